@@ -1,0 +1,3 @@
+"""CNN Lab: the logic behind the dashboard, importable without Streamlit."""
+
+__version__ = "0.1.0"
