@@ -9,9 +9,24 @@ from cnnlab.device import describe_device
 st.set_page_config(page_title="CNN Lab", page_icon="🧪", layout="wide")
 
 PAGES = [
-    ("pages/output_size.py", "Output size", "📐", "Every size formula as a live calculator, checked against torch."),
-    ("pages/network.py", "Network", "🧱", "The layer ledger: shapes, parameters, FLOPs, receptive field."),
-    ("pages/feature_maps.py", "Feature maps", "🔍", "What every layer sees, on CIFAR-10 or your own image."),
+    (
+        "pages/output_size.py",
+        "Output size",
+        "📐",
+        "Every size formula as a live calculator, checked against torch.",
+    ),
+    (
+        "pages/network.py",
+        "Network",
+        "🧱",
+        "The layer ledger: shapes, parameters, FLOPs, receptive field.",
+    ),
+    (
+        "pages/feature_maps.py",
+        "Feature maps",
+        "🔍",
+        "What every layer sees, on CIFAR-10 or your own image.",
+    ),
     ("pages/train.py", "Train", "🏋️", "Start a training run and watch it learn, live."),
     ("pages/runs.py", "Runs", "📊", "Compare, resume, download and delete runs."),
 ]

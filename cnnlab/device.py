@@ -30,7 +30,9 @@ class DeviceInfo:
 
 def describe_device() -> DeviceInfo:
     """The device a run with ``--device auto`` would use."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )
     if torch.cuda.is_available():
         props = torch.cuda.get_device_properties(0)
         return DeviceInfo("cuda", props.name, props.total_memory / 2**30, cores)
@@ -42,7 +44,9 @@ def pick_device(preference: str = "auto") -> torch.device:
     if preference not in DEVICE_CHOICES:
         raise ConfigError(f"device must be one of {', '.join(DEVICE_CHOICES)}, not {preference!r}")
     if preference == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device 'cuda' was asked for but no CUDA GPU is visible; choose auto or cpu")
+        raise ConfigError(
+            "device 'cuda' was asked for but no CUDA GPU is visible; choose auto or cpu"
+        )
     if preference == "cpu" or not torch.cuda.is_available():
         return torch.device("cpu")
     return torch.device("cuda")
