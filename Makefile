@@ -2,6 +2,9 @@
 # prints the benchmarks. Each sets up .venv first and reinstalls only when the
 # requirements files change.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+# pip's local indexes log one harmless warning per package; keep the output readable.
+PIP_QUIET := 2>&1 | { grep -v '^WARNING: Location .* is ignored' || true; }
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -14,11 +17,11 @@ FASHION_DEB_DIR := /usr/share/datasets/fashion-mnist
 
 $(VENV)/.runtime-installed: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt $(PIP_QUIET)
 	@touch $@
 
 $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.runtime-installed
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt $(PIP_QUIET)
 	@touch $@
 
 run: $(VENV)/.runtime-installed
