@@ -1,0 +1,340 @@
+"""Training charts: live curves, the confusion matrix, per-class accuracy, mistakes, overlays.
+
+Pure functions: plain sequences in, a plotly Figure out. Accuracies are fractions in
+[0, 1] and shown as percentages. The pages feed them what ``cnnlab.runs`` reads from
+the run store; the unit tests feed them synthetic numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+# One colour per role, the same on every chart, so "train" and "test" read the same everywhere.
+RAW_COLOR = "rgba(99, 110, 250, 0.30)"
+SMOOTH_COLOR = "#636EFA"
+TRAIN_COLOR = "#636EFA"
+TEST_COLOR = "#EF553B"
+LR_COLOR = "#00CC96"
+SPEED_COLOR = "#AB63FA"
+MEMORY_COLOR = "#FFA15A"
+RUN_COLORS = (
+    "#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A",
+    "#19D3F3", "#FF6692", "#B6E880", "#FF97FF", "#FECB52",
+)  # fmt: skip
+
+CHART_HEIGHT = 300
+
+
+def _base_layout(figure: go.Figure, title: str, x_title: str, y_title: str) -> go.Figure:
+    figure.update_layout(
+        title={"text": title, "x": 0.0, "xanchor": "left"},
+        height=CHART_HEIGHT,
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+        hovermode="x unified",
+    )
+    figure.update_xaxes(title_text=x_title)
+    figure.update_yaxes(title_text=y_title)
+    return figure
+
+
+def _finite(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float], list[float | None]]:
+    """Pairs with NaN/inf values replaced by gaps (plotly cannot draw them; a diverged run has them)."""
+    if len(xs) != len(ys):
+        raise ValueError(f"x and y differ in length: {len(xs)} != {len(ys)}")
+    return [float(x) for x in xs], [float(y) if math.isfinite(y) else None for y in ys]
+
+
+def ema(values: Sequence[float], weight: float = 0.9) -> list[float]:
+    """Exponential moving average with bias correction (TensorBoard's "smoothing").
+
+    ``weight`` 0 returns the values unchanged; 0.99 is very smooth. The correction
+    ``/(1 - weight**n)`` keeps the first points from being pulled towards zero. Non-finite
+    values (a diverged step) are skipped: the average keeps its last value there.
+    """
+    if not 0.0 <= weight < 1.0:
+        raise ValueError(f"smoothing weight must be in [0, 1), got {weight}")
+    smoothed: list[float] = []
+    average, count = 0.0, 0
+    for value in values:
+        if math.isfinite(value):
+            average = weight * average + (1.0 - weight) * value
+            count += 1
+        smoothed.append(average / (1.0 - weight**count) if count else math.nan)
+    return smoothed
+
+
+def loss_chart(
+    steps: Sequence[float], losses: Sequence[float], smoothing: float = 0.9
+) -> go.Figure:
+    """Training loss per logged step: the raw points, faint, and their EMA, bold."""
+    xs, ys = _finite(steps, losses)
+    figure = go.Figure()
+    figure.add_trace(
+        go.Scatter(x=xs, y=ys, name="raw", mode="lines", line={"color": RAW_COLOR, "width": 1})
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=xs,
+            y=_finite(steps, ema(losses, smoothing))[1],
+            name=f"smoothed (EMA {smoothing:g})",
+            mode="lines",
+            line={"color": SMOOTH_COLOR, "width": 2.5},
+        )
+    )
+    return _base_layout(figure, "Training loss", "step", "cross-entropy loss")
+
+
+def accuracy_chart(
+    train_epochs: Sequence[float],
+    train_acc: Sequence[float],
+    test_epochs: Sequence[float],
+    test_acc: Sequence[float],
+) -> go.Figure:
+    """Train and test accuracy per epoch; the gap between them is overfitting."""
+    figure = go.Figure()
+    for name, xs, ys, color in (
+        ("train", train_epochs, train_acc, TRAIN_COLOR),
+        ("test", test_epochs, test_acc, TEST_COLOR),
+    ):
+        x, y = _finite(xs, ys)
+        figure.add_trace(
+            go.Scatter(
+                x=x, y=y, name=name, mode="lines+markers", line={"color": color, "width": 2.5}
+            )
+        )
+    _base_layout(figure, "Accuracy per epoch", "epoch", "accuracy")
+    figure.update_yaxes(tickformat=".0%", rangemode="tozero")
+    figure.update_xaxes(dtick=1 if max([*train_epochs, *test_epochs, 1]) <= 20 else None)
+    return figure
+
+
+def _single_series(
+    xs: Sequence[float], ys: Sequence[float], title: str, y_title: str, name: str, color: str
+) -> go.Figure:
+    x, y = _finite(xs, ys)
+    figure = go.Figure(
+        go.Scatter(x=x, y=y, name=name, mode="lines", line={"color": color, "width": 2})
+    )
+    figure.update_layout(showlegend=False)
+    return _base_layout(figure, title, "step", y_title)
+
+
+def lr_chart(steps: Sequence[float], lrs: Sequence[float]) -> go.Figure:
+    """The learning rate the scheduler set at each logged step."""
+    figure = _single_series(steps, lrs, "Learning rate", "lr", "lr", LR_COLOR)
+    figure.update_yaxes(exponentformat="e", rangemode="tozero")
+    return figure
+
+
+def throughput_chart(steps: Sequence[float], images_per_s: Sequence[float]) -> go.Figure:
+    """Training images per second at each logged step (evaluation excluded)."""
+    figure = _single_series(
+        steps, images_per_s, "Throughput", "images / s", "images/s", SPEED_COLOR
+    )
+    figure.update_yaxes(rangemode="tozero")
+    return figure
+
+
+def gpu_memory_chart(steps: Sequence[float], gib: Sequence[float]) -> go.Figure:
+    """GPU memory allocated by the run (CUDA only), in GiB."""
+    figure = _single_series(steps, gib, "GPU memory", "GiB", "memory", MEMORY_COLOR)
+    figure.update_yaxes(rangemode="tozero")
+    return figure
+
+
+def confusion_heatmap(confusion: Sequence[Sequence[int]], classes: Sequence[str]) -> go.Figure:
+    """Counts of (true class, predicted class); colour is the row share, text the count.
+
+    Colouring by row share (recall) keeps classes of different sizes comparable; the
+    diagonal is what the network got right.
+    """
+    counts = np.asarray(confusion, dtype=np.int64)  # [K, K]: rows true, columns predicted
+    k = len(classes)
+    if counts.shape != (k, k):
+        raise ValueError(f"confusion matrix is {counts.shape}, expected ({k}, {k}) for {k} classes")
+    totals = counts.sum(axis=1, keepdims=True)  # [K, 1]
+    share = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)  # [K, K]
+    labels = list(classes)
+    figure = go.Figure(
+        go.Heatmap(
+            z=share,
+            x=labels,
+            y=labels,
+            text=counts,
+            texttemplate="%{text}",
+            colorscale="Blues",
+            zmin=0.0,
+            zmax=1.0,
+            colorbar={"title": {"text": "row share"}, "tickformat": ".0%"},
+            hovertemplate="true %{y}<br>predicted %{x}<br>%{text} images (%{z:.1%} of row)"
+            "<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title={"text": "Confusion matrix", "x": 0.0, "xanchor": "left"},
+        height=max(380, 40 * k + 140),
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+    )
+    figure.update_xaxes(title_text="predicted", side="bottom", tickangle=-40)
+    figure.update_yaxes(title_text="true", autorange="reversed")
+    return figure
+
+
+def per_class_accuracy_chart(
+    per_class_acc: Sequence[float], classes: Sequence[str], overall: float | None = None
+) -> go.Figure:
+    """One bar per class: which classes the network finds hard. A dashed line marks the mean."""
+    if len(per_class_acc) != len(classes):
+        raise ValueError(f"{len(per_class_acc)} accuracies for {len(classes)} classes")
+    values = [float(a) for a in per_class_acc]
+    figure = go.Figure(
+        go.Bar(
+            x=list(classes),
+            y=values,
+            marker={"color": values, "colorscale": "RdYlGn", "cmin": 0.0, "cmax": 1.0},
+            text=[f"{a:.0%}" for a in values],
+            textposition="outside",
+            hovertemplate="%{x}: %{y:.1%}<extra></extra>",
+        )
+    )
+    if overall is not None:
+        figure.add_hline(
+            y=overall,
+            line_dash="dash",
+            line_color="gray",
+            annotation_text=f"overall {overall:.1%}",
+            annotation_position="top left",
+        )
+    _base_layout(figure, "Accuracy per class", "class", "accuracy")
+    figure.update_layout(showlegend=False, hovermode="closest")
+    figure.update_yaxes(tickformat=".0%", range=[0, 1.1])
+    figure.update_xaxes(tickangle=-40)
+    return figure
+
+
+def misclassified_grid(
+    images: np.ndarray,
+    true_labels: Sequence[int],
+    predicted_labels: Sequence[int],
+    classes: Sequence[str],
+    columns: int = 8,
+) -> go.Figure:
+    """Misclassified test images in a grid, each titled with its true and predicted class.
+
+    ``images`` is uint8 ``[N, C, H, W]`` (C = 1 or 3), the layout datasets use.
+    """
+    array = np.asarray(images)
+    if array.ndim != 4 or array.shape[1] not in (1, 3):
+        raise ValueError(f"images must be [N, C, H, W] with C 1 or 3, got {array.shape}")
+    n = array.shape[0]
+    if not n == len(true_labels) == len(predicted_labels):
+        raise ValueError("one true and one predicted label per image")
+    if n == 0:
+        figure = go.Figure()
+        figure.add_annotation(text="No misclassified images", showarrow=False)
+        figure.update_layout(height=120, xaxis_visible=False, yaxis_visible=False)
+        return figure
+    rgb = np.repeat(array, 3, axis=1) if array.shape[1] == 1 else array  # [N, 3, H, W]
+    rgb = rgb.transpose(0, 2, 3, 1).astype(np.uint8)  # [N, H, W, 3]
+    columns = max(1, min(columns, n))
+    rows = math.ceil(n / columns)
+    titles = [
+        f"<span style='color:#2ca02c'>{classes[t]}</span> → "
+        f"<span style='color:#d62728'>{classes[p]}</span>"
+        for t, p in zip(true_labels, predicted_labels, strict=True)
+    ]
+    figure = make_subplots(
+        rows=rows,
+        cols=columns,
+        subplot_titles=titles,
+        horizontal_spacing=0.01,
+        vertical_spacing=0.3 / rows,
+    )
+    for i in range(n):
+        figure.add_trace(
+            go.Image(z=rgb[i], hovertemplate=f"{titles[i]}<extra></extra>"),
+            row=i // columns + 1,
+            col=i % columns + 1,
+        )
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(visible=False)
+    figure.update_annotations(font_size=11)
+    figure.update_layout(
+        title={
+            "text": "Misclassified test images: true → predicted",
+            "x": 0.0,
+            "xanchor": "left",
+        },
+        height=110 + 150 * rows,
+        margin={"l": 10, "r": 10, "t": 70, "b": 10},
+    )
+    return figure
+
+
+@dataclass
+class RunCurves:
+    """The curves of one run for an overlay: ``series[key] = (epochs, values)``."""
+
+    label: str
+    series: Mapping[str, tuple[Sequence[float], Sequence[float]]] = field(default_factory=dict)
+
+
+METRIC_TITLES = {
+    "train/loss": "training loss",
+    "test/loss": "test loss",
+    "test/acc": "test accuracy",
+    "train/acc": "train accuracy",
+    "train/lr": "learning rate",
+    "train/images_per_s": "images / s",
+}
+
+
+def runs_overlay(runs: Sequence[RunCurves], keys: Sequence[str]) -> go.Figure:
+    """Several runs on shared axes: one panel per metric, x = epoch, one colour per run."""
+    if not keys:
+        raise ValueError("choose at least one metric to compare")
+    figure = make_subplots(
+        rows=len(keys),
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.08 if len(keys) > 1 else 0.0,
+        subplot_titles=[METRIC_TITLES.get(key, key) for key in keys],
+    )
+    for index, run in enumerate(runs):
+        color = RUN_COLORS[index % len(RUN_COLORS)]
+        for row, key in enumerate(keys, start=1):
+            if key not in run.series:
+                continue
+            xs, ys = run.series[key]
+            x, y = _finite(xs, ys)
+            many = len(x) > 40
+            figure.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=y,
+                    name=run.label,
+                    legendgroup=run.label,
+                    showlegend=row == 1,
+                    mode="lines" if many else "lines+markers",
+                    line={"color": color, "width": 2},
+                ),
+                row=row,
+                col=1,
+            )
+            if key.endswith("/acc"):
+                figure.update_yaxes(tickformat=".0%", row=row, col=1)
+    figure.update_xaxes(title_text="epoch", row=len(keys), col=1)
+    figure.update_layout(
+        height=60 + 260 * len(keys),
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0.0},
+        hovermode="x unified",
+    )
+    return figure
