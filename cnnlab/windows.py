@@ -377,7 +377,14 @@ def _validate(layer: GridLayer, h: int, w: int) -> None:
             continue
         padded = sizes[axis] + pads[2 * axis] + pads[2 * axis + 1]
         span = d * (k - 1) + 1
-        if span > padded:
+        if layer.kind in ("max_pool", "avg_pool") and layer.ceil_mode:
+            # ceil_mode keeps a partial window, so a window larger than the input can pass
+            if _pool_size(sizes[axis], k, s, pads[2 * axis], d, True)[0] < 1:
+                raise ShapeError(
+                    f"The output would have no {name}: the window spans {span} {name} and even "
+                    f"ceil_mode cannot fit one in {padded} {name}. Shrink the kernel or pad more."
+                )
+        elif span > padded:
             raise ShapeError(
                 f"kernel {k} with dilation {d} spans {span} {name}, but the input has only "
                 f"{padded} {name} after padding. Make the kernel or dilation smaller, or pad more."
