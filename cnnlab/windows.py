@@ -571,19 +571,103 @@ def build_layer(layer_type: str, **params: object) -> nn.Module:
         raise ShapeError(f"torch cannot build {layer_type}: {error}") from None
 
 
+@dataclass(frozen=True)
+class TorchRun:
+    """What running the real layer on zeros gave: ``ran_on`` may have batch 1 for big inputs."""
+
+    ran_on: tuple[int, ...]
+    output_shape: tuple[int, ...]  # with the requested batch size put back
+
+
+MAX_RUN_VALUES = 4_000_000  # bigger inputs run with batch 1 (N passes through every layer here)
+
+
 @torch.no_grad()
-def torch_output_shape(layer: nn.Module, input_shape: Sequence[int]) -> tuple[int, ...]:
-    """Run the real layer on zeros of ``input_shape`` and return the shape it produced."""
-    if any(n < 1 for n in input_shape):
-        raise ShapeError(f"Every input dimension must be at least 1; got {tuple(input_shape)}.")
-    if math.prod(input_shape) > 50_000_000:
-        raise ShapeError("That input is too large to run here (over 50 million values); "
-                         "lower the batch size or the image size.")  # fmt: skip
+def run_on_zeros(layer: nn.Module, input_shape: Sequence[int]) -> TorchRun | None:
+    """Run the real layer on ``torch.zeros(input_shape)`` and report the shape it produced.
+
+    Inputs over MAX_RUN_VALUES run with batch 1 and get their batch size back; a single
+    sample still over the limit is not run (None). torch's refusals become ShapeError.
+    """
+    shape = tuple(int(n) for n in input_shape)
+    if any(n < 1 for n in shape):
+        raise ShapeError(f"Every input dimension must be at least 1; got {shape}.")
+    ran_on = shape
+    batched = len(shape) == 4 or (len(shape) == 2 and isinstance(layer, nn.Linear | nn.Flatten))
+    if math.prod(shape) > MAX_RUN_VALUES and batched:
+        ran_on = (1, *shape[1:])
+    if math.prod(ran_on) > MAX_RUN_VALUES * 4:
+        return None
     was_training = layer.training
     layer.eval()  # BatchNorm on a batch of one, Dropout: shapes only
     try:
-        return tuple(layer(torch.zeros(tuple(input_shape))).shape)
+        output = tuple(layer(torch.zeros(ran_on)).shape)
     except (RuntimeError, ValueError, IndexError) as error:
         raise ShapeError(f"torch refuses this input: {error}") from None
     finally:
         layer.train(was_training)
+    if ran_on != shape:
+        output = (shape[0], *output[1:])
+    return TorchRun(ran_on, output)
+
+
+def to_code(grid: Sequence[Sequence[float]], layer: GridLayer) -> str:
+    """PyTorch code that computes ``slide(grid, layer).output``, in the seeds' style."""
+    rows = ",\n                      ".join(
+        "[" + ", ".join(fmt(v) for v in row) + "]" for row in grid
+    )
+    h, w = len(grid), len(grid[0])
+    lines = [
+        "import torch",
+        "import torch.nn.functional as F",
+        "",
+        f"x = torch.tensor([{rows}],",
+        f"                 dtype=torch.float32).reshape(1, 1, {h}, {w})  # [N, C, H, W]",
+    ]
+    stride = _arg(layer.stride)
+    if layer.kind in ("conv", "conv_transpose"):
+        assert layer.weights is not None
+        kernel = ", ".join("[" + ", ".join(fmt(v) for v in row) + "]" for row in layer.weights)
+        kh, kw = layer.kernel_size
+        lines.append(
+            f"kernel = torch.tensor([{kernel}], dtype=torch.float32).reshape(1, 1, {kh}, {kw})  # [C_out, C_in, kH, kW]"
+        )
+    if layer.kind == "conv":
+        padding = repr(layer.padding) if isinstance(layer.padding, str) else _arg(layer.padding)
+        if layer.padding_mode != "zeros":
+            top, bottom, left, right = layer.pads()
+            lines.append(
+                f"x = F.pad(x, ({left}, {right}, {top}, {bottom}), "
+                f"mode={layer.padding_mode!r})  # what padding_mode={layer.padding_mode!r} does"
+            )
+            padding = "0"
+        lines.append(
+            f"out = F.conv2d(x, kernel, stride={stride}, padding={padding}, "
+            f"dilation={_arg(layer.dilation)})"
+        )
+    elif layer.kind == "conv_transpose":
+        lines.append(
+            f"out = F.conv_transpose2d(x, kernel, stride={stride}, padding="
+            f"{_arg(layer.padding)}, output_padding={_arg(layer.output_padding)}, "
+            f"dilation={_arg(layer.dilation)})"
+        )
+    elif layer.kind == "max_pool":
+        lines.append(
+            f"out = F.max_pool2d(x, kernel_size={_arg(layer.kernel_size)}, stride={stride}, "
+            f"padding={_arg(layer.padding)}, dilation={_arg(layer.dilation)}, "
+            f"ceil_mode={layer.ceil_mode})"
+        )
+    else:
+        lines.append(
+            f"out = F.avg_pool2d(x, kernel_size={_arg(layer.kernel_size)}, stride={stride}, "
+            f"padding={_arg(layer.padding)}, ceil_mode={layer.ceil_mode}, "
+            f"count_include_pad={layer.count_include_pad})"
+        )
+    lines.append("print(out)")
+    return "\n".join(lines)
+
+
+def _arg(value: tuple[int, int] | str) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    return str(value[0]) if value[0] == value[1] else str(tuple(value))

@@ -17,8 +17,9 @@ from cnnlab.windows import (
     fmt,
     pad_grid,
     pad_image,
+    run_on_zeros,
     slide,
-    torch_output_shape,
+    to_code,
 )
 
 # seed 001 (and 002): the 5x5 input and the 3x3 kernel
@@ -254,12 +255,35 @@ def test_conv_windows_are_torch_unfold_columns() -> None:
             assert list(window.values) == columns[:, index].tolist()
 
 
-def test_torch_output_shape_runs_the_real_layer() -> None:
+def test_run_on_zeros_runs_the_real_layer() -> None:
     conv = build_layer("Conv2d", in_channels=3, out_channels=6, kernel_size=3)
-    assert torch_output_shape(conv, (64, 3, 32, 32)) == (64, 6, 30, 30)  # seed 002
-    assert torch_output_shape(build_layer("Flatten"), (64, 64, 4, 4)) == (64, 1024)  # seed 001
+    run = run_on_zeros(conv, (64, 3, 32, 32))  # seed 002
+    assert run is not None and run.output_shape == (64, 6, 30, 30)
+    assert run_on_zeros(build_layer("Flatten"), (64, 64, 4, 4)).output_shape == (64, 1024)
+    big = run_on_zeros(conv, (512, 3, 64, 64))  # over the limit: one sample, batch put back
+    assert big is not None and big.ran_on == (1, 3, 64, 64)
+    assert big.output_shape == (512, 6, 62, 62)
     with pytest.raises(ShapeError, match="torch refuses"):
-        torch_output_shape(conv, (1, 4, 32, 32))
+        run_on_zeros(conv, (1, 4, 32, 32))
     with pytest.raises(ShapeError, match="cannot build"):
         build_layer("Conv2d", in_channels=3, out_channels=6, kernel_size=3, stride=2,
                     padding="same")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        GridLayer.conv(KERNEL_000, padding=1),
+        GridLayer.conv(KERNEL_001, stride=2, dilation=(1, 2), padding_mode="reflect", padding=1),
+        GridLayer.conv(KERNEL_001, padding="same"),
+        GridLayer.max_pool(3, ceil_mode=True),
+        GridLayer.avg_pool((2, 3), stride=(2, 1), padding=1, count_include_pad=False),
+        GridLayer.conv_transpose(KERNEL_001, stride=2, padding=1, output_padding=1),
+    ],
+)
+def test_to_code_prints_what_slide_computes(layer: GridLayer) -> None:
+    """The "In PyTorch" snippet the page shows runs and gives the same numbers."""
+    namespace: dict = {"print": lambda *_: None}
+    exec(to_code(GRID_000, layer), namespace)
+    expected = torch.tensor(slide(GRID_000, layer).output, dtype=torch.float32)
+    torch.testing.assert_close(namespace["out"][0, 0], expected)
