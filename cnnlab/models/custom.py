@@ -49,6 +49,7 @@ _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Mod: operator.mod,
     ast.Pow: operator.pow,
 }
+_VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 _ALLOWED_IMPORTS = {"torch", "torch.nn", "collections"}
 
 
@@ -92,6 +93,12 @@ def parse_sequential(source: str) -> nn.Sequential:
                 statement,
                 f"a {type(statement).__name__} statement is not supported here; write only "
                 "`model = nn.Sequential(...)`",
+            )
+        if not isinstance(expression, ast.Call):
+            _fail(
+                statement,
+                f"`{_snippet(statement)}` is not a network; names and variables cannot be used "
+                "here: write the network as nn.Sequential(...) with the numbers inside the layers",
             )
         if network is not None:
             _fail(statement, "write a single nn.Sequential(...); this is a second network")
@@ -220,9 +227,13 @@ class _Parser:
                 _fail(keyword.value, f"`{keyword.arg}=` is not accepted here; the lab chooses it")
             kwargs[keyword.arg] = _literal(keyword.value, f"argument `{keyword.arg}`")  # type: ignore[index]
         signature = inspect.signature(cls)
-        accepted = [p for p in signature.parameters if p not in _FORBIDDEN_KEYWORDS]
-        if name != "Identity":
-            unknown = [k for k in kwargs if k not in signature.parameters]
+        accepted = [
+            p.name
+            for p in signature.parameters.values()
+            if p.name not in _FORBIDDEN_KEYWORDS and p.kind not in _VARIADIC
+        ]
+        if name != "Identity":  # Identity(*args, **kwargs) ignores its arguments
+            unknown = [k for k in kwargs if k not in accepted]
             if unknown:
                 _fail(
                     node,

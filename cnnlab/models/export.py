@@ -19,6 +19,7 @@ from cnnlab.models.custom import ALLOWED_LAYERS
 from cnnlab.models.fast import CLASS_SOURCE, FastCifarNet
 
 _INDENT = "    "
+_VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
 
 def to_code(model: nn.Module) -> str:
@@ -76,12 +77,10 @@ def _leaf(layer: nn.Module) -> str:
             f"{name} is not a layer the lab can export; use layers from torch.nn such as "
             "Conv2d, ReLU, MaxPool2d, Linear"
         )
-    if name == "Identity":
-        return "nn.Identity()"
     positional: list[str] = []
     keywords: list[str] = []
     for parameter in inspect.signature(type(layer)).parameters.values():
-        if parameter.name in ("device", "dtype"):
+        if parameter.name in ("device", "dtype") or parameter.kind in _VARIADIC:
             continue
         value = _current_value(layer, parameter.name)
         if parameter.default is inspect.Parameter.empty:
