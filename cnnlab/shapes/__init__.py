@@ -1,0 +1,14 @@
+"""Shape maths of CNN Lab: output shapes, their formulas, receptive fields and the layer ledger.
+
+Nothing here runs a layer except `trace` on models with a custom forward().
+"""
+
+from cnnlab.shapes.explain import DimExplanation, Explanation, explain
+from cnnlab.shapes.formulas import output_shape
+
+__all__ = [
+    "DimExplanation",
+    "Explanation",
+    "explain",
+    "output_shape",
+]
