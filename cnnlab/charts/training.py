@@ -164,10 +164,10 @@ def confusion_heatmap(confusion: Sequence[Sequence[int]], classes: Sequence[str]
     labels = list(classes)
     figure = go.Figure(
         go.Heatmap(
-            z=share,
+            z=share.tolist(),
             x=labels,
             y=labels,
-            text=counts,
+            text=counts.tolist(),
             texttemplate="%{text}",
             colorscale="Blues",
             zmin=0.0,

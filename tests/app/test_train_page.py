@@ -1,0 +1,236 @@
+"""The Train page in AppTest, against a real SQLite run store in a temporary directory.
+
+Runs are prepared with the real ``cnnlab.store`` API (the trainer's own writer), so the
+page reads exactly what a training process would have written.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from cnnlab import runs
+from cnnlab.config import RunConfig
+from cnnlab.data import CIFAR10_CLASSES
+from cnnlab.store import MetricWriter, RunStore, save_checkpoint
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "train.py")
+TIMEOUT = 60
+
+
+def make_run(
+    root: Path,
+    status: str = "finished",
+    epochs: int = 2,
+    steps_per_epoch: int = 20,
+    logged_steps: int | None = None,
+    error: str | None = None,
+    name: str = "prepared run",
+    **config: Any,
+) -> str:
+    """A run as the trainer records it: rows, metrics, evaluations and a checkpoint."""
+    store = RunStore(root)
+    cfg = RunConfig(epochs=epochs, limit_train=1280, limit_test=100, name=name, **config)
+    run_id = store.create_run(cfg.to_dict(), cfg.name, epochs)
+    now = time.time()
+    total = epochs * steps_per_epoch
+    done = total if logged_steps is None else logged_steps
+    writer = MetricWriter(store, run_id)
+    for step in range(0, done, 2):
+        epoch = step / steps_per_epoch
+        writer.add(step, epoch, "train/loss", 2.3 * math.exp(-step / 30) + 0.1 * (step % 3))
+        writer.add(step, epoch, "train/lr", 0.01)
+        writer.add(step, epoch, "train/images_per_s", 900.0 + step)
+    accs = []
+    for epoch in range(1, done // steps_per_epoch + 1):
+        step = epoch * steps_per_epoch
+        acc = 0.2 + 0.15 * epoch
+        accs.append(acc)
+        writer.add(step, epoch, "train/acc", acc + 0.05)
+        writer.add(step, epoch, "test/acc", acc)
+        writer.add(step, epoch, "test/loss", 2.0 - epoch * 0.3)
+        confusion = [[0] * 10 for _ in range(10)]
+        for k in range(10):
+            confusion[k][k] = 5 + k
+            confusion[k][(k + 1) % 10] = 5
+        writer.add_evaluation(
+            epoch,
+            step,
+            {
+                "test_loss": 2.0 - epoch * 0.3,
+                "test_acc": acc,
+                "per_class_acc": [(5 + k) / (10 + k) for k in range(10)],
+                "confusion": confusion,
+                "misclassified": [(i, i % 10, (i + 1) % 10) for i in range(12)],
+                "classes": list(CIFAR10_CLASSES),
+            },
+        )
+    ended = None if status in ("running", "queued") else now
+    writer.flush(
+        status=status,
+        device="cpu",
+        started_at=now - 30,
+        ended_at=ended,
+        step=done,
+        epoch=done / steps_per_epoch,
+        steps_per_epoch=steps_per_epoch,
+        total_steps=total,
+        best_acc=max(accs) if accs else None,
+        final_acc=accs[-1] if accs else None,
+        images_per_s=1000.0,
+        error=error,
+    )
+    writer.close()
+    if accs:
+        save_checkpoint(
+            store.run_dir(run_id) / "best.pt",
+            {
+                "format": "cnnlab-checkpoint-v1",
+                "run_id": run_id,
+                "config": cfg.to_dict(),
+                "model": {"w": torch.zeros(3)},
+                "epoch": len(accs),
+                "step": done,
+            },
+        )
+    return run_id
+
+
+def add_points(root: Path, run_id: str, steps: range) -> None:
+    """What the trainer's next flush writes: new loss points for ``steps``."""
+    writer = MetricWriter(RunStore(root), run_id)
+    for step in steps:
+        writer.add(step, step / 20, "train/loss", 1.0)
+    writer.flush(step=steps[-1])
+    writer.close()
+
+
+def plotly_figures(at: AppTest) -> dict[str, dict[str, Any]]:
+    """Every plotly chart on the page, by its title (or its first trace type)."""
+    figures = {}
+    for element in at.get("plotly_chart"):
+        spec = json.loads(element.proto.spec)
+        title = spec["layout"].get("title", {}).get("text") or spec["data"][0]["type"]
+        figures[title] = spec
+    return figures
+
+
+def open_page(run_id: str | None = None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    if run_id:
+        at.query_params["run"] = run_id
+    return at.run()
+
+
+def submit(at: AppTest) -> AppTest:
+    [button] = [b for b in at.button if b.label == "Start training"]
+    return button.click().run()
+
+
+def test_form_refuses_lr_zero_and_starts_nothing(runs_dir: Path) -> None:
+    at = open_page()
+    assert not at.exception
+    at.number_input(key="train_form_lr").set_value(0.0)
+    at = submit(at)
+    errors = [e.value for e in at.sidebar.error]
+    assert errors and "lr" in errors[0] and "above 0" in errors[0]
+    assert runs.list_runs() == []
+    assert "run" not in at.query_params
+
+
+def test_form_explains_a_model_that_does_not_fit_the_dataset(runs_dir: Path) -> None:
+    at = open_page()
+    at.selectbox(key="train_dataset").set_value("mnist").run()
+    at.selectbox(key="train_model").set_value("custom").run()
+    # the seed-001 CIFAR-10 network prefilled for custom models expects 3x32x32 images
+    at = submit(at)
+    [error] = at.sidebar.error
+    # the ledger's diagnosis (or torch's words where the ledger is silent): the channel clash
+    assert "does not fit MNIST (1x28x28)" in error.value and "channel" in error.value
+    assert runs.list_runs() == []
+
+
+def test_changing_the_model_loads_its_recipe(runs_dir: Path) -> None:
+    at = open_page()
+    at.selectbox(key="train_model").set_value("seq_cifar").run()
+    assert at.selectbox(key="train_form_optimizer").value == "adam"
+    assert at.number_input(key="train_form_lr").value == pytest.approx(0.001)
+    assert at.selectbox(key="train_form_scheduler").value == "step"
+    at.number_input(key="train_form_lr").set_value(0.05).run()
+    [reset] = [b for b in at.button if b.label == "Reset to recommended settings"]
+    reset.click().run()
+    assert at.number_input(key="train_form_lr").value == pytest.approx(0.001)
+
+
+def test_finished_run_renders_every_chart_and_the_confusion_matrix(
+    runs_dir: Path, data_dir: Path
+) -> None:
+    run_id = make_run(runs_dir)
+    at = open_page(run_id)
+    assert not at.exception
+    figures = plotly_figures(at)
+    assert {
+        "Training loss",
+        "Accuracy per epoch",
+        "Learning rate",
+        "Throughput",
+        "Confusion matrix",
+        "Accuracy per class",
+        "Misclassified test images: true → predicted",
+    } <= set(figures)
+    heatmap = figures["Confusion matrix"]["data"][0]
+    assert heatmap["x"] == list(CIFAR10_CLASSES) and heatmap["text"][0][0] == 5
+    assert len(figures["Training loss"]["data"][0]["x"]) == 20  # every other of 40 steps
+    assert figures["Accuracy per epoch"]["data"][1]["y"] == pytest.approx([0.35, 0.5])
+    mistakes = figures["Misclassified test images: true → predicted"]
+    assert len(mistakes["data"]) == 12 and all(t["type"] == "image" for t in mistakes["data"])
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Final test accuracy"] == "50.0%"
+    assert [b for b in at.get("download_button") if "best.pt" in b.proto.label]
+    assert at.get("badge") or any("finished" in str(m.value) for m in at.markdown)
+
+
+def test_running_run_fragment_picks_up_new_metrics(runs_dir: Path) -> None:
+    run_id = make_run(runs_dir, status="running", epochs=3, logged_steps=30)
+    at = open_page(run_id)
+    assert not at.exception
+    before = plotly_figures(at)["Training loss"]["data"][0]["x"]
+    assert before[-1] == 28
+    assert "Confusion matrix" not in plotly_figures(at)  # results only when it ends
+    add_points(runs_dir, run_id, range(30, 40))
+    at.run()
+    after = plotly_figures(at)["Training loss"]["data"][0]["x"]
+    assert after[: len(before)] == before and after[len(before) :] == list(range(30, 40))
+    progress = at.get("progress")[0]
+    assert "step 39/60" in progress.proto.text
+    # a second tab (a fresh session) with the same URL shows the same run in progress
+    other = open_page(run_id)
+    assert plotly_figures(other)["Training loss"]["data"][0]["x"] == after
+
+
+def test_stop_button_requests_a_stop(runs_dir: Path) -> None:
+    run_id = make_run(runs_dir, status="running", epochs=3, logged_steps=30)
+    at = open_page(run_id)
+    at.button(key="train_stop").click().run()
+    assert runs.get_run(run_id).stop_requested
+    assert at.button(key="train_stopping").disabled
+
+
+def test_failed_run_shows_why(runs_dir: Path) -> None:
+    message = "CUDA out of memory: lower the batch size"
+    run_id = make_run(runs_dir, status="failed", error=message, logged_steps=25)
+    at = open_page(run_id)
+    assert any(message in e.value for e in at.error)
+
+
+def test_unknown_run_in_the_url_is_an_error_not_a_crash(runs_dir: Path) -> None:
+    at = open_page("../../etc/passwd")
+    assert not at.exception
+    assert "not a run id" in at.error[0].value
