@@ -108,7 +108,7 @@ def add_points(root: Path, run_id: str, steps: range) -> None:
     writer = MetricWriter(RunStore(root), run_id)
     for step in steps:
         writer.add(step, step / 20, "train/loss", 1.0)
-    writer.flush(step=steps[-1])
+    writer.flush(step=steps[-1], epoch=steps[-1] / 20)
     writer.close()
 
 

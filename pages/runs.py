@@ -1,0 +1,263 @@
+"""Runs: every run in the store (from this app or the command line), compared and managed.
+
+The whole page body is one fragment that rereads the store every two seconds while any
+run is queued or running, so runs started with ``python -m cnnlab.train`` appear live;
+when none is active nothing reruns on a timer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+from cnnlab import runs
+from cnnlab.charts import runs as charts
+from cnnlab.errors import CNNLabError
+
+LIVE_INTERVAL_S = 2.0
+ACTIVE = ("queued", "running")
+STATUSES = ("queued", "running", "finished", "stopped", "failed", "diverged")
+COMPARE_KEYS = {
+    "test/acc": "test accuracy",
+    "train/loss": "training loss (smoothed)",
+    "test/loss": "test loss",
+    "train/acc": "train accuracy",
+    "train/lr": "learning rate",
+    "train/images_per_s": "images / s",
+}
+
+
+def _label(run: Any) -> str:
+    return f"{run.name} · {run.id}"
+
+
+def filters(all_runs: list[Any]) -> list[Any]:
+    """Status / dataset / model filters above the table."""
+    columns = st.columns(4)
+    statuses = columns[0].multiselect(
+        "Status", STATUSES, key="runs_status", placeholder="all statuses"
+    )
+    datasets = columns[1].multiselect(
+        "Dataset", sorted({r.dataset for r in all_runs}), key="runs_dataset", placeholder="all"
+    )
+    model_names = columns[2].multiselect(
+        "Model", sorted({r.model for r in all_runs}), key="runs_model", placeholder="all"
+    )
+    text = columns[3].text_input("Name contains", key="runs_text", placeholder="any name")
+    return [
+        r
+        for r in all_runs
+        if (not statuses or r.status in statuses)
+        and (not datasets or r.dataset in datasets)
+        and (not model_names or r.model in model_names)
+        and (text.lower() in r.name.lower())
+    ]
+
+
+def runs_table(shown: list[Any]) -> None:
+    st.dataframe(
+        charts.table_rows(shown),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "lr": st.column_config.NumberColumn("lr", format="%g"),
+            "best acc": st.column_config.ProgressColumn(
+                "best acc", format="%.1f%%", min_value=0, max_value=100
+            ),
+            "final acc": st.column_config.NumberColumn("final acc", format="%.1f%%"),
+            "images/s": st.column_config.NumberColumn("images/s", format="%.0f"),
+            "duration (s)": st.column_config.NumberColumn("duration (s)", format="%.0f"),
+            "started": st.column_config.DatetimeColumn(
+                "started", format="YYYY-MM-DD HH:mm:ss", timezone="UTC"
+            ),
+            "augment": st.column_config.CheckboxColumn("augment"),
+        },
+        key="runs_table",
+    )
+    st.caption("Click a column header to sort by it. Accuracies are on the test set.")
+
+
+def compare(selected: list[Any]) -> None:
+    """Overlay the selected runs' curves and list the settings in which they differ."""
+    keys = st.pills(
+        "Curves",
+        list(COMPARE_KEYS),
+        default=["test/acc", "train/loss"],
+        selection_mode="multi",
+        format_func=COMPARE_KEYS.get,
+        key="runs_compare_keys",
+    )
+    if not keys:
+        st.info("Choose at least one curve to compare.")
+        return
+    curves = [
+        charts.run_curves(_label(run), runs.metrics(run.id, keys=list(keys)), list(keys))
+        for run in selected
+    ]
+    st.plotly_chart(charts.overlay(curves, list(keys)), key="runs_overlay")
+    if len(selected) > 1:
+        differing = charts.differing_settings({_label(run): run.config for run in selected})
+        st.markdown("**Settings in which they differ**")
+        if differing:
+            st.dataframe(differing, hide_index=True, width="stretch", key="runs_diff")
+        else:
+            st.caption("None: these runs share every setting (only their seeds' luck differs).")
+
+
+def _ask_delete(run_id: str) -> None:
+    st.session_state.runs_confirm_delete = run_id
+
+
+def _cancel_delete() -> None:
+    st.session_state.runs_confirm_delete = None
+
+
+def manage(run: Any) -> None:
+    """Open, resume, delete and download one run."""
+    st.markdown(
+        f"**{run.name}** · `{run.id}` · {charts.STATUS_ICONS.get(run.status, '')} {run.status}"
+    )
+    if run.error:
+        (st.warning if run.status == "stopped" else st.error)(run.error)
+    columns = st.columns(4, vertical_alignment="bottom")
+    try:
+        columns[0].page_link(
+            "pages/train.py",
+            label="Open on the Train page",
+            icon=":material/monitoring:",
+            query_params={"run": run.id},
+        )
+    except StreamlitAPIException:  # page not registered (this page run on its own)
+        columns[0].markdown(f"[Open on the Train page](/train?run={run.id})")
+    if run.status in ("stopped", "failed"):
+        if columns[1].button("Resume", icon=":material/play_arrow:", key="runs_resume"):
+            _resume(run.id, None)
+    elif run.status == "finished":
+        more = columns[1].number_input(
+            "Train further to epochs",
+            min_value=run.epochs + 1,
+            value=run.epochs * 2,
+            key=f"runs_more_{run.id}",
+            help="Continue from last.pt with the same optimizer and scheduler state.",
+        )
+        if columns[1].button("Train further", icon=":material/fast_forward:", key="runs_further"):
+            _resume(run.id, int(more))
+    checkpoint = next(
+        (p for p in (runs.checkpoint_path(run.id, w) for w in ("best", "last")) if p.is_file()),
+        None,
+    )
+    if checkpoint is not None:
+        columns[2].download_button(
+            f"{checkpoint.name} ({checkpoint.stat().st_size / 2**20:.1f} MiB)",
+            data=checkpoint.read_bytes,
+            file_name=f"{run.id}-{checkpoint.name}",
+            mime="application/octet-stream",
+            icon=":material/download:",
+            on_click="ignore",
+            key="runs_download_ckpt",
+            help="Load with torch.load(path, weights_only=True).",
+        )
+    else:
+        columns[2].caption("no checkpoint yet")
+    columns[3].download_button(
+        "metrics.csv",
+        data=lambda: charts.metrics_csv(runs.metrics(run.id)),
+        file_name=f"{run.id}-metrics.csv",
+        mime="text/csv",
+        icon=":material/table:",
+        on_click="ignore",
+        key="runs_download_csv",
+    )
+    if run.status in ACTIVE:
+        st.caption("A running run cannot be deleted: stop it on the Train page first.")
+    elif st.session_state.get("runs_confirm_delete") == run.id:
+        st.warning(
+            f"Delete **{run.name}** with its checkpoints and metrics? This cannot be undone."
+        )
+        yes, no = st.columns(2)
+        if yes.button("Yes, delete it", type="primary", key="runs_delete_yes"):
+            try:
+                runs.delete(run.id)
+            except CNNLabError as error:
+                st.error(str(error))
+            else:
+                st.session_state.runs_confirm_delete = None
+                st.toast(f"Deleted {run.name}")
+                st.rerun()
+        no.button("Cancel", key="runs_delete_no", on_click=_cancel_delete)
+    else:
+        st.button(
+            "Delete…",
+            icon=":material/delete:",
+            key="runs_delete",
+            on_click=_ask_delete,
+            args=(run.id,),
+        )
+
+
+def _resume(run_id: str, epochs: int | None) -> None:
+    try:
+        runs.resume(run_id, epochs=epochs)
+    except CNNLabError as error:
+        st.error(str(error))
+        return
+    st.toast("Resumed: the run continues from its last checkpoint.")
+    st.rerun()
+
+
+def body(was_active: bool) -> None:
+    all_runs = runs.list_runs()
+    if not all_runs:
+        st.info(
+            "No runs yet. Start one on the Train page, or from a terminal with "
+            "`python -m cnnlab.train --model lenet5 --epochs 1`; it appears here live.",
+            icon=":material/info:",
+        )
+        return
+    active = [r for r in all_runs if r.status in ACTIVE]
+    counts = {s: sum(r.status == s for r in all_runs) for s in STATUSES}
+    st.caption(
+        " · ".join(f"{charts.STATUS_ICONS[s]} {n} {s}" for s, n in counts.items() if n)
+        + (" · updating every 2 s" if active else "")
+    )
+    shown = filters(all_runs)
+    runs_table(shown)
+    by_label = {_label(r): r for r in shown}
+    # a filtered-out or deleted run leaves the selection before the widget is drawn
+    st.session_state.runs_selected = [
+        label for label in st.session_state.get("runs_selected", []) if label in by_label
+    ]
+    chosen = st.multiselect(
+        "Select runs to compare and manage",
+        list(by_label),
+        key="runs_selected",
+        placeholder="pick one or more runs",
+    )
+    selected = [by_label[label] for label in chosen]
+    if selected:
+        st.subheader("Compare")
+        compare(selected)
+        st.subheader("Manage")
+        focus = selected[0]
+        if len(selected) > 1:
+            focus = by_label[
+                st.selectbox("Run", chosen, key="runs_focus", help="Which selected run to act on.")
+            ]
+        manage(focus)
+    if was_active and not active:
+        st.rerun()  # the last active run ended: a full rerun stops the timer
+
+
+def main() -> None:
+    st.title("📊 Runs")
+    try:
+        any_active = any(r.status in ACTIVE for r in runs.list_runs())
+    except CNNLabError as error:
+        st.error(str(error))
+        return
+    st.fragment(run_every=LIVE_INTERVAL_S if any_active else None)(body)(any_active)
+
+
+main()
