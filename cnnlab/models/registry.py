@@ -85,7 +85,7 @@ class BuildContext:
         Raises ModelSpecError with the ledger's diagnosis when the input is too small.
         """
         with torch.device("meta"):
-            features = nn.Sequential(make_features())
+            features = nn.Sequential(make_features()).eval()  # BatchNorm: any batch size
             try:
                 out = features(torch.empty(1, *self.input_shape))  # [1, C', H', W']
             except RuntimeError as error:
@@ -176,13 +176,14 @@ def _shape_text(shape: tuple[int, ...]) -> str:
 
 
 def _diagnosis(features: nn.Sequential, input_shape: tuple[int, int, int], error: Exception) -> str:
-    """The ledger's explanation of the first broken layer, else torch's own message."""
-    try:
-        from cnnlab.shapes import trace  # the ledger; optional while it is being written
+    """Which layer breaks and how to fix it, from the shape formulas, else torch's own words."""
+    from cnnlab.errors import ShapeError
+    from cnnlab.shapes import output_shape
 
-        ledger = trace(features, input_shape)
-        if ledger.error is not None:
-            return str(ledger.error)
-    except Exception:  # the ledger is only an explainer here: fall back to torch's words
-        pass
+    shape: tuple[int, ...] = (1, *input_shape)  # batched: BatchNorm2d insists on 4-D
+    for name, layer in features.named_children():
+        try:
+            shape = output_shape(layer, shape)
+        except ShapeError as problem:
+            return f"layer {name} ({type(layer).__name__}) on {_shape_text(shape[1:])}: {problem}"
     return str(error).splitlines()[0]

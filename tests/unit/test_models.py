@@ -317,3 +317,11 @@ def test_to_code_refuses_a_module_it_cannot_write() -> None:
         to_code(Seed003Net())
     with pytest.raises(ModelSpecError, match="not a layer the lab can export"):
         to_code(nn.Sequential(nn.Conv3d(1, 1, 1)))
+
+
+def test_fast_net_adapts_to_larger_inputs_and_refuses_tiny_ones() -> None:
+    model = build("airbench", input_size=64)
+    assert model.fc.in_features == 256 * 2 * 2
+    assert model(torch.randn(1, 3, 64, 64)).shape == (1, 10)
+    with pytest.raises(ModelSpecError, match=r"layer pool \(MaxPool2d\) on 256x1x1"):
+        build("airbench", input_size=16)
