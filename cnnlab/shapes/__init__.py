@@ -1,14 +1,17 @@
 """Shape maths of CNN Lab: output shapes, their formulas, receptive fields and the layer ledger.
 
-Nothing here runs a layer except `trace` on models with a custom forward().
+Nothing here runs a layer, except `trace` on models with a custom forward().
 """
 
 from cnnlab.shapes.explain import DimExplanation, Explanation, explain
 from cnnlab.shapes.formulas import output_shape
+from cnnlab.shapes.receptive import input_region, receptive_fields
 
 __all__ = [
     "DimExplanation",
     "Explanation",
     "explain",
+    "input_region",
     "output_shape",
+    "receptive_fields",
 ]
