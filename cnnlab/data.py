@@ -175,7 +175,10 @@ def load_split(
         return cached
     images, labels = source.decode(progress)
     result = TensorSplit(images, labels, source.classes)
-    _write_cache(cache_file, result, source.fingerprint)
+    extra: dict[str, object] = {}
+    if name.startswith(FOLDER_PREFIX) and split == "train":  # for dataset_info, read cheaply
+        extra = dict(zip(("mean", "std"), _channel_stats(images), strict=True))
+    _write_cache(cache_file, result, source.fingerprint, extra)
     return result
 
 
@@ -627,16 +630,33 @@ def _fit(image: torch.Tensor, size: int) -> torch.Tensor:
     return F.center_crop(image, [size, size])
 
 
-def _folder_stats(name: str, root: Path) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Per-channel mean and std (in [0, 1] units) of an image folder's train split."""
+Stats = tuple[tuple[float, ...], tuple[float, ...]]  # per-channel mean, std
+
+
+def _folder_stats(name: str, root: Path) -> Stats:
+    """Mean and std of an image folder's train split, stored in its cache beside the tensors."""
+    default = (FOLDER_DEFAULT_STAT,) * 3, (FOLDER_DEFAULT_STAT,) * 3
     try:
-        images = load_split(name, "train", root).images  # [N, 3, H, W]
+        source = _locate(name, "train", root, download=False)
+        cache_file = root / CACHE_DIRNAME / _cache_name(name, root, "train")
+        payload = _load_cache(cache_file, source.fingerprint, source.classes, mmap=True)
+        if payload is None:  # decode once; this writes the stats into the cache
+            images = load_split(name, "train", root).images
+            payload = _load_cache(cache_file, source.fingerprint, source.classes, mmap=True)
+            if payload is None:  # the cache could not be written
+                return _channel_stats(images)
     except DatasetUnavailable:
-        return (FOLDER_DEFAULT_STAT,) * 3, (FOLDER_DEFAULT_STAT,) * 3
-    total = torch.zeros(3, dtype=torch.float64)
-    squares = torch.zeros(3, dtype=torch.float64)
+        return default
+    return tuple(payload["mean"]), tuple(payload["std"])
+
+
+def _channel_stats(images: torch.Tensor) -> Stats:
+    """Per-channel mean and std in [0, 1] units of uint8 images [N, C, H, W]."""
+    channels = images.shape[1]
+    total = torch.zeros(channels, dtype=torch.float64)
+    squares = torch.zeros(channels, dtype=torch.float64)
     for chunk in images.split(4096):
-        x = chunk.double() / 255  # [n, 3, H, W]
+        x = chunk.double() / 255  # [n, C, H, W]
         total += x.sum(dim=(0, 2, 3))
         squares += (x * x).sum(dim=(0, 2, 3))
     count = images.shape[0] * images.shape[2] * images.shape[3]
@@ -669,10 +689,18 @@ def _cache_name(name: str, root: Path, split: str) -> str:
 
 def _read_cache(path: Path, fingerprint: str, classes: tuple[str, ...]) -> TensorSplit | None:
     """The cached split when it exists, is intact and matches the source; else None."""
+    payload = _load_cache(path, fingerprint, classes)
+    return None if payload is None else TensorSplit(payload["images"], payload["labels"], classes)
+
+
+def _load_cache(
+    path: Path, fingerprint: str, classes: tuple[str, ...], *, mmap: bool = False
+) -> dict[str, object] | None:
+    """The cache payload when intact and fresh. ``mmap`` reads tensor data only when used."""
     if not path.is_file():
         return None
     try:
-        payload = torch.load(path, weights_only=True)
+        payload = torch.load(path, weights_only=True, mmap=mmap)
         images, labels = payload["images"], payload["labels"]
         fresh = (
             payload["version"] == CACHE_VERSION
@@ -685,10 +713,10 @@ def _read_cache(path: Path, fingerprint: str, classes: tuple[str, ...]) -> Tenso
         )
     except Exception:  # a truncated or foreign file is rebuilt, never fatal
         return None
-    return TensorSplit(images, labels, classes) if fresh else None
+    return payload if fresh else None
 
 
-def _write_cache(path: Path, data: TensorSplit, fingerprint: str) -> None:
+def _write_cache(path: Path, data: TensorSplit, fingerprint: str, extra: dict[str, object]) -> None:
     """Write atomically: a temp file beside the cache, fsync, then rename over it.
 
     A crash leaves either the old cache or the new one, never half a file. A cache that
@@ -700,6 +728,7 @@ def _write_cache(path: Path, data: TensorSplit, fingerprint: str) -> None:
         "classes": list(data.classes),
         "images": data.images.contiguous(),
         "labels": data.labels,
+        **extra,
     }
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
     try:

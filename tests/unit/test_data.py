@@ -394,10 +394,18 @@ def test_user_image_folder(tmp_path: Path) -> None:
     test = load_split(f"folder:{tmp_path / 'pets'}", "test", tmp_path / "elsewhere")  # absolute
     assert test.classes == ("cats", "dogs") and test.labels.tolist() == [0]
 
-    info = dataset_info("folder:pets", tmp_path)
+    caches = list((tmp_path / ".cnnlab-cache").glob("folder-pets-*-train.pt"))
+    assert len(caches) == 1
+    stamp = caches[0].stat().st_mtime_ns
+    info = dataset_info("folder:pets", tmp_path)  # stats read from the cache, no decode
+    assert caches[0].stat().st_mtime_ns == stamp
     assert (info.channels, info.size, info.classes) == (3, 32, ("cats", "dogs"))
     expected = train.images.double().div(255).mean(dim=(0, 2, 3))
     assert torch.allclose(torch.tensor(info.mean, dtype=torch.float64), expected, atol=1e-3)
+    assert all(0 < s < 0.5 for s in info.std)
+    shutil.rmtree(tmp_path / ".cnnlab-cache")
+    with pytest.warns(UserWarning, match="broken.jpg"):  # no cache: decodes once
+        assert dataset_info("folder:pets", tmp_path) == info
 
 
 def test_user_folder_errors_say_what_to_fix(tmp_path: Path) -> None:
