@@ -67,16 +67,21 @@ def _heatmap(values: Sequence[Sequence[float]], scale: list, mask: Sequence[Sequ
     )  # fmt: skip
 
 
-def _style_axes(fig: go.Figure, panels: int, sizes: Sequence[tuple[int, int]]) -> None:
+def _style_axes(fig: go.Figure, panels: int, sizes: Sequence[tuple[int, int]],
+                titles: Sequence[str] = ()) -> None:  # fmt: skip
+    """Square cells, row 0 on top, column numbers on top with the panel title above them."""
     for index in range(1, panels + 1):
         h, w = sizes[index - 1]
         suffix = "" if index == 1 else str(index)
         fig.update_layout({
-            f"xaxis{suffix}": {"range": [-0.6, w - 0.4], "showgrid": False, "zeroline": False,
-                               "tickmode": "linear", "dtick": 1, "side": "top",
+            f"xaxis{suffix}": {"range": [-0.6, w - 0.4],
+                               "title": {"text": titles[index - 1] if titles else "",
+                                         "font": {"size": 14, "color": "#374151"}}, "showgrid": False, "zeroline": False,
+                               "tickmode": "linear", "dtick": 1, "side": "top", "constrain": "domain",
                                "tickfont": {"size": 10, "color": "#6b7280"}},
             f"yaxis{suffix}": {"range": [h - 0.4, -0.6], "showgrid": False, "zeroline": False,
                                "tickmode": "linear", "dtick": 1, "scaleanchor": f"x{suffix}",
+                               "constrain": "domain",
                                "tickfont": {"size": 10, "color": "#6b7280"}},
         })  # fmt: skip
 
@@ -131,8 +136,8 @@ def sliding_window_figure(result: SlideResult, step: int = 0, height: int = 430)
     sizes = _panel_sizes(result)
     panels = len(sizes)
     widths = [w for _, w in sizes]
-    fig = make_subplots(rows=1, cols=panels, subplot_titles=_titles(result),
-                        column_widths=widths, horizontal_spacing=0.06)  # fmt: skip
+    fig = make_subplots(rows=1, cols=panels, column_widths=widths,
+                        horizontal_spacing=0.06)  # fmt: skip
     base: list[tuple[go.BaseTraceType, int]] = [
         (_heatmap(result.padded, INPUT_SCALE, result.pad_mask, False, "in"), 1),
         (_heatmap(result.padded, PAD_GREY, result.pad_mask, True, "pad"), 1),
@@ -158,7 +163,7 @@ def sliding_window_figure(result: SlideResult, step: int = 0, height: int = 430)
         )
         for i in range(len(result.windows))
     ]
-    _style_axes(fig, panels, sizes)
+    _style_axes(fig, panels, sizes, _titles(result))
     _add_player(fig, result, step)
     fig.update_layout(
         height=height, margin={"l": 10, "r": 10, "t": 90, "b": 10}, font=FONT,
@@ -190,7 +195,7 @@ def _add_player(fig: go.Figure, result: SlideResult, step: int) -> None:
             "yanchor": "top", "pad": {"r": 8, "t": 8}, "showactive": False,
             "buttons": [
                 {"label": "▶ Play", "method": "animate", "args": [None, play]},
-                {"label": "⏸ Pause", "method": "animate", "args": [[None], pause]},
+                {"label": "Pause", "method": "animate", "args": [[None], pause]},
             ],
         }],
         sliders=[{
@@ -211,19 +216,18 @@ def scatter_figure(result: SlideResult, source: int = 0, height: int = 380) -> g
     scatter = result.scatters[source]
     sizes = [(len(result.grid), len(result.grid[0])), result.layer.kernel_size,
              (len(result.output), len(result.output[0]))]  # fmt: skip
-    fig = make_subplots(
-        rows=1, cols=3, column_widths=[w for _, w in sizes], horizontal_spacing=0.06,
-        subplot_titles=[f"input cell in[{scatter.source[0]},{scatter.source[1]}]",
-                        "kernel (entries that land inside)", "output cells it adds into"],
-    )  # fmt: skip
+    fig = make_subplots(rows=1, cols=3, column_widths=[w for _, w in sizes],
+                        horizontal_spacing=0.06)  # fmt: skip
+    titles = [f"input cell in[{scatter.source[0]},{scatter.source[1]}]",
+              "kernel (entries that land inside)", "output cells it adds into"]  # fmt: skip
     fig.add_trace(_heatmap(result.grid, INPUT_SCALE, None, True, "in"), row=1, col=1)
     fig.add_trace(_heatmap(result.layer.weights, KERNEL_SCALE, None, True, "w"), row=1, col=2)
     fig.add_trace(_heatmap(result.output, OUTPUT_SCALE, None, True, "out"), row=1, col=3)
     fig.add_trace(_outline([scatter.source], HIGHLIGHT), row=1, col=1)
     fig.add_trace(_outline(scatter.kernel_cells, HIGHLIGHT), row=1, col=2)
     fig.add_trace(_outline(scatter.targets, HIGHLIGHT), row=1, col=3)
-    _style_axes(fig, 3, sizes)
-    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 50, "b": 10}, font=FONT,
+    _style_axes(fig, 3, sizes, titles)
+    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 60, "b": 10}, font=FONT,
                       plot_bgcolor="white", paper_bgcolor="white")  # fmt: skip
     return fig
 
@@ -247,6 +251,8 @@ def padding_modes_figure(padded: Mapping[str, PaddedGrid | str], height: int = 3
         fig.add_trace(_heatmap(grid.values, scale, grid.mask, True, "pad"), 1, index)
         sizes.append((len(grid.values), len(grid.values[0])))
     _style_axes(fig, len(modes), sizes)
+    fig.update_xaxes(showticklabels=False, ticks="")
+    fig.update_yaxes(showticklabels=False, ticks="")
     fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10}, font=FONT,
                       plot_bgcolor="white", paper_bgcolor="white")  # fmt: skip
     return fig
@@ -281,8 +287,8 @@ def padding_modes_image_figure(
         fig.add_shape(type="rect", x0=padding - 0.5, y0=padding - 0.5, x1=w - padding - 0.5,
                       y1=h - padding - 0.5, line={"color": HIGHLIGHT, "width": 2, "dash": "dot"},
                       row=1, col=index)  # fmt: skip
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
     fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10}, font=FONT,
                       paper_bgcolor="white", plot_bgcolor="white")  # fmt: skip
     return fig
