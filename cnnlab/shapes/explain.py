@@ -13,6 +13,7 @@ no entries and a one-line `note`.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -53,6 +54,21 @@ class DimExplanation:
     result: int
     latex: str
     dropped: str | None = None
+
+    @property
+    def plain(self) -> str:
+        """The equation as plain text for tables: H_out = ⌊(32 + 2·0 − 5)/1⌋ + 1 = 28."""
+
+        def bracket(m: re.Match[str]) -> str:
+            lo, hi = ("⌊", "⌋") if m[1] == "floor" else ("⌈", "⌉")
+            return f"{lo}({m[2]})/{m[3]}{hi}"
+
+        text = re.sub(
+            r"\\left\\l(floor|ceil) \\frac\{(.*?)\}\{(.*?)\} \\right\\r\w+", bracket, self.latex
+        )
+        for old, new in ((r"\cdot ", "·"), (r"\to", "→"), ("_{in}", "_in"), ("_{out}", "_out")):
+            text = text.replace(old, new)
+        return text.replace(" - ", " − ")
 
 
 @dataclass(frozen=True)
