@@ -24,6 +24,7 @@ from torch import nn
 
 from cnnlab.data import DatasetInfo
 from cnnlab.errors import ModelSpecError
+from cnnlab.shapes import Ledger, input_region
 
 CONV = (nn.Conv2d, nn.ConvTranspose2d)
 POOL = (
@@ -198,6 +199,23 @@ def grad_cam(
     cam = cam[0, 0]  # [H, W]
     peak = float(cam.max())
     return (cam / peak if peak > 0 else cam).numpy().astype(np.float32)
+
+
+def receptive_region(
+    ledger: Ledger, layer: str, y: int, x: int
+) -> tuple[int, int, int, int] | None:
+    """The input region (top, left, bottom, right), inclusive, that pixel (y, x) of ``layer``
+    sees, from the ledger's receptive-field rows (``cnnlab.shapes.trace``).
+
+    None when the ledger has no receptive field for that layer (after Flatten, through a
+    transposed convolution) or the pixel sees only padding. ShapeError for a pixel
+    outside the map.
+    """
+    row = next((r for r in ledger.rows if r.name == layer), None)
+    if row is None or row.receptive_field is None:
+        return None
+    height, width = ledger.input_shape[-2:]
+    return input_region(row.receptive_field, y, x, (height, width))
 
 
 def _count_forward() -> None:

@@ -22,7 +22,7 @@ from cnnlab.charts import features as charts
 from cnnlab.data import DATASETS, DatasetInfo, available_datasets, load_split, normalize
 from cnnlab.errors import CNNLabError
 from cnnlab.samples import load_sample
-from cnnlab.shapes import explain
+from cnnlab.shapes import Ledger, trace
 
 KIND_ICON = {"conv": "🟧", "activation": "⚡", "batchnorm": "📏", "pool": "🔽"}
 NORMALIZATION_LABELS = {"layer": "per layer", "channel": "per channel"}
@@ -98,23 +98,9 @@ def _predict(model_key: str, image_key: str, _model: nn.Module, _x: torch.Tensor
     return top, cam
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def _formulas(model_key: str, _model: nn.Module, input_shape: tuple, names: tuple) -> dict:
-    """name -> (type, input shape, [latex per spatial dim], note) for each captured layer."""
-    out: dict[str, tuple] = {}
-    shape = input_shape
-    modules = dict(_model.named_modules())
-    for name, output_shape in names:
-        module = modules.get(name.split("#")[0])
-        if module is None:
-            continue
-        try:
-            e = explain(module, shape)
-            out[name] = (type(module).__name__, shape, [d.latex for d in e.dims], e.note)
-        except CNNLabError:
-            out[name] = (type(module).__name__, shape, [], None)
-        shape = output_shape
-    return out
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _ledger(model_key: str, _model: nn.Module, input_shape: tuple[int, ...]) -> Ledger:
+    return trace(_model, input_shape)
 
 
 # ---------------------------------------------------------------------------- the page
@@ -171,7 +157,7 @@ def main() -> None:
             _show_layers(network, maps, x, channels, normalization, colorscale)
     with tabs[1]:
         if tabs[1].open:
-            _show_receptive_field(network, maps, view, colorscale)
+            _show_receptive_field(network, maps, x, view, colorscale)
     with tabs[2]:
         if tabs[2].open:
             _show_kernels(network.model)
@@ -403,24 +389,26 @@ def _show_prediction(network: Network, picture: Picture, view: np.ndarray, x) ->
 
 
 def _show_layers(network, maps, x, channels: int, normalization: str, colorscale: str) -> None:
-    shapes = tuple((name, (1, *m.shape)) for name, m in maps)
-    formulas = _formulas(network.key, network.model, tuple(x.shape), shapes)
+    ledger = _ledger(network.key, network.model, tuple(x.shape))
+    rows = {row.name: row for row in ledger.rows}
     kinds = {name: features.layer_kind(m) for name, m in network.model.named_modules()}
     for name, output in maps:
-        type_name, input_shape, latex, note = formulas.get(name, ("", (), [], None))
+        row = rows.get(name)
         kind = kinds.get(name.split("#")[0]) or ""
         c, h, w = output.shape
         with st.container(border=True):
-            head, body = st.columns([1, 3.2])
+            head, body = st.columns([1.5, 3])
             with head:
                 st.markdown(f"#### {KIND_ICON.get(kind, '')} `{name}`")
-                st.markdown(
-                    f"**{type_name}**  \n{_shape(input_shape)} → **{_shape((1, c, h, w))}**"
-                )
-                for equation in latex:
-                    st.latex(equation)
-                if note:
-                    st.caption(note)
+                if row is not None:
+                    st.markdown(
+                        f"**{row.type}**  \n{_shape(row.input_shape)} → **{_shape((1, c, h, w))}**"
+                    )
+                    if row.formula is not None:
+                        for dim in row.formula.dims:
+                            st.latex(dim.latex)
+                        if row.formula.note:
+                            st.caption(row.formula.note)
                 zero = float((output == 0).mean())
                 st.caption(
                     f"min {output.min():.3g} · max {output.max():.3g} · mean {output.mean():.3g}"
@@ -456,8 +444,60 @@ def _show_layers(network, maps, x, channels: int, normalization: str, colorscale
         )
 
 
-def _show_receptive_field(network: Network, maps, view: np.ndarray, colorscale: str) -> None:
-    st.info("Receptive field: coming with the shape ledger.")
+def _show_receptive_field(network: Network, maps, x, view: np.ndarray, colorscale: str) -> None:
+    ledger = _ledger(network.key, network.model, tuple(x.shape))
+    fields = {row.name: row.receptive_field for row in ledger.rows if row.receptive_field}
+    names = [name for name, _ in maps if name in fields]
+    if not names:
+        st.info("The shape ledger has no receptive field for this network's layers.")
+        return
+    st.caption(
+        "Pick a pixel of any feature map: the outlined region of the input is everything "
+        "that pixel can see. Deeper layers see more, and pooling makes them jump further."
+    )
+    controls = st.columns([2, 1, 1, 1])
+    layer = controls[0].selectbox("Feature map", names, index=len(names) - 1, key="fm_rf_layer")
+    output = dict(maps)[layer]  # [C, H, W]
+    c, h, w = output.shape
+    channel = controls[1].number_input("Channel", 0, c - 1, 0, key=f"fm_rf_ch_{layer}")
+    y = controls[2].slider("y", 0, h - 1, h // 2, key=f"fm_rf_y_{layer}")
+    x_ = controls[3].slider("x", 0, w - 1, w // 2, key=f"fm_rf_x_{layer}")
+    region = features.receptive_region(ledger, layer, y, x_)
+    field = fields[layer]
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(
+            charts.channel_view(
+                output[channel],
+                title=f"{layer}, channel {channel}: pixel ({y}, {x_})",
+                colorscale=colorscale,
+                pixel=(y, x_),
+                height=380,
+            ),
+            key="fm_rf_map",
+        )
+    with right:
+        if region is None:
+            st.warning("This pixel sees only padding.")
+        else:
+            top, lft, bottom, rgt = region
+            st.plotly_chart(
+                charts.receptive_field(
+                    view,
+                    region,
+                    title=f"Input rows {top}–{bottom}, columns {lft}–{rgt}",
+                    height=380,
+                ),
+                key="fm_rf_input",
+            )
+    st.markdown(
+        f"Receptive field of `{layer}`: **{field.h.size}×{field.w.size}** input pixels; "
+        f"neighbouring pixels of this map are **{field.h.jump}** input pixels apart (jump); "
+        f"pixel (0, 0) is centred on input ({field.h.start:g}, {field.w.start:g}). "
+        f"So pixel ({y}, {x_}) is centred on ({field.h.start + y * field.h.jump:g}, "
+        f"{field.w.start + x_ * field.w.jump:g}); where the window passes the border it "
+        "sees zero padding, and the outline is clipped to the image."
+    )
 
 
 def _show_kernels(model: nn.Module) -> None:

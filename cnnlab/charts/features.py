@@ -19,7 +19,8 @@ COLORSCALES = ("Viridis", "gray", "Inferno", "Cividis", "RdBu_r", "Turbo")
 DIVERGING = ("RdBu", "RdBu_r")
 REGION_COLOR = "#e4572e"  # the theme's primary colour
 GRID_BACKGROUND = "#ffffff"
-MAX_TILE_PX = 120
+MAX_TILE_PX = 110
+GRID_WIDTH_PX = 480  # the room a layer card leaves for its grid on a wide page
 
 
 def grid_columns(channels: int, max_columns: int = 16) -> int:
@@ -111,7 +112,7 @@ def channel_grid(
         )
     )
     rows = math.ceil(count / columns)
-    tile_px = min(MAX_TILE_PX, max(36, 1000 // columns))
+    tile_px = min(MAX_TILE_PX, max(28, GRID_WIDTH_PX // columns))
     _image_axes(figure, z.shape)
     figure.update_layout(
         title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 14}},
