@@ -17,9 +17,11 @@ load only reads one file. Where each dataset is looked for, in order:
   center-cropped to ``FOLDER_IMAGE_SIZE`` (32) pixels. Files that cannot be decoded are
   skipped with a warning naming them; a class left without images is an error.
 
-The cache notices sources that gain, lose or rename files (folder mtimes and file counts,
-file sizes and mtimes for archives); overwriting one image in place under the same name is
-not noticed: delete ``.cnnlab-cache`` then.
+The cache notices sources that gain, lose or rename files (inode, mtime and ctime of each
+class folder; size and mtime of archive files) without listing 60,000 files; overwriting one
+image in place under the same name is not noticed: delete ``.cnnlab-cache`` then. A cache
+file that is truncated or foreign is rebuilt; it is written to a temp file and renamed, so a
+crash never leaves half of one.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ import tempfile
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -218,55 +220,6 @@ def denormalize(x: torch.Tensor, info: DatasetInfo) -> torch.Tensor:
     mean = torch.tensor(info.mean, device=x.device).view(-1, 1, 1)  # [C, 1, 1]
     std = torch.tensor(info.std, device=x.device).view(-1, 1, 1)
     return (x * std + mean).clamp(0, 1)
-
-
-def batches(
-    data: TensorSplit,
-    batch_size: int,
-    *,
-    shuffle: bool,
-    device: torch.device | str = "cpu",
-    generator: torch.Generator | None = None,
-    drop_last: bool = False,
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """(uint8 images [B, C, H, W], int64 labels [B]) batches on ``device``.
-
-    The whole split moves to the device once (CIFAR-10 train is 150 MB as uint8), so a GPU
-    epoch is index arithmetic with no DataLoader workers. ``generator`` (a CPU generator)
-    makes the order reproducible.
-    """
-    images, labels = data.images.to(device), data.labels.to(device)
-    n = len(labels)
-    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
-    order = order.to(device)
-    stop = n - n % batch_size if drop_last else n
-    for start in range(0, stop, batch_size):
-        index = order[start : start + batch_size]
-        yield images[index], labels[index]
-
-
-def augment(
-    x: torch.Tensor, *, flip: bool = True, pad: int = 4, generator: torch.Generator | None = None
-) -> torch.Tensor:
-    """Random horizontal flip and random crop after ``pad`` pixels of reflection padding.
-
-    Works on a batch [B, C, H, W] of any dtype on any device (the usual CIFAR-10 recipe);
-    returns the same shape and dtype. ``generator`` is a CPU generator for reproducibility.
-    """
-    b, _, h, w = x.shape
-    if flip:
-        mask = (torch.rand(b, generator=generator) < 0.5).to(x.device)  # [B]
-        x = torch.where(mask.view(-1, 1, 1, 1), x.flip(-1), x)
-    if pad > 0:
-        padded = torch.nn.functional.pad(x.float(), (pad, pad, pad, pad), mode="reflect")
-        dy = torch.randint(0, 2 * pad + 1, (b,), generator=generator).to(x.device)  # [B]
-        dx = torch.randint(0, 2 * pad + 1, (b,), generator=generator).to(x.device)
-        rows = (dy.view(-1, 1) + torch.arange(h, device=x.device)).view(b, 1, h, 1)
-        cols = (dx.view(-1, 1) + torch.arange(w, device=x.device)).view(b, 1, 1, w)
-        batch = torch.arange(b, device=x.device).view(b, 1, 1, 1)
-        channel = torch.arange(x.shape[1], device=x.device).view(1, -1, 1, 1)
-        x = padded[batch, channel, rows, cols].to(x.dtype)  # [B, C, H, W]
-    return x
 
 
 # ----------------------------------------------------------------------------- sources

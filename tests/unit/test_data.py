@@ -432,38 +432,6 @@ def test_normalize_and_denormalize() -> None:
         data.normalize(x, DATASETS["mnist"])
 
 
-def test_batches_cover_the_split_once() -> None:
-    split = data.TensorSplit(
-        torch.arange(10, dtype=torch.uint8).view(10, 1, 1, 1), torch.arange(10), ()
-    )
-    seen = [
-        y
-        for _, y in data.batches(split, 4, shuffle=True, generator=torch.Generator().manual_seed(0))
-    ]
-    assert [len(y) for y in seen] == [4, 4, 2]
-    assert sorted(torch.cat(seen).tolist()) == list(range(10))
-    assert torch.cat(seen).tolist() != list(range(10))  # shuffled
-    for x, y in data.batches(split, 4, shuffle=True, generator=torch.Generator().manual_seed(0)):
-        assert torch.equal(x.view(-1).long(), y)  # images stay with their labels
-    assert [len(y) for _, y in data.batches(split, 4, shuffle=False, drop_last=True)] == [4, 4]
-
-
-def test_augment_flips_and_crops_within_the_padding() -> None:
-    generator = torch.Generator().manual_seed(0)
-    x = torch.randint(0, 256, (16, 3, 8, 8), dtype=torch.uint8)
-    flipped = data.augment(x, pad=0, generator=generator)
-    same = [(f == i).all().item() for f, i in zip(flipped, x, strict=True)]
-    mirrored = [(f == i.flip(-1)).all().item() for f, i in zip(flipped, x, strict=True)]
-    assert all(s or m for s, m in zip(same, mirrored, strict=True)) and any(mirrored) and any(same)
-
-    cropped = data.augment(x, flip=False, pad=2, generator=generator)
-    assert cropped.shape == x.shape and cropped.dtype == torch.uint8
-    padded = torch.nn.functional.pad(x.float(), (2, 2, 2, 2), mode="reflect").to(torch.uint8)
-    for out, source in zip(cropped, padded, strict=True):
-        windows = [source[:, dy : dy + 8, dx : dx + 8] for dy in range(5) for dx in range(5)]
-        assert any(torch.equal(out, w) for w in windows)
-
-
 def test_corrupt_jpeg_in_cifar_copy_is_an_error(tmp_path: Path) -> None:
     tree = make_cifar_tree(tmp_path, {"test": 1})
     (tree / "test" / "cat" / "0000.jpg").write_bytes(b"\xff\xd8\xff truncated")
