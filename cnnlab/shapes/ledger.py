@@ -386,9 +386,11 @@ def _trace_forward(model: nn.Module, shape: Shape) -> tuple[list[LedgerRow], Led
 
     def post_hook(name: str):  # type: ignore[no-untyped-def]
         def hook(module: nn.Module, args: tuple[object, ...], out: object) -> None:
-            if not (args and isinstance(args[0], Tensor) and isinstance(out, Tensor)):
+            if not (args and isinstance(args[0], Tensor)):
                 return
             open_calls.pop()
+            if not isinstance(out, Tensor):
+                return
             rf_in, why = tracker.get(args[0]), None
             rf = None
             if rf_in is not None:
@@ -401,7 +403,10 @@ def _trace_forward(model: nn.Module, shape: Shape) -> tuple[list[LedgerRow], Led
     for name, leaf in _leaves(model):
         handles.append(leaf.register_forward_pre_hook(pre_hook(name)))
         handles.append(leaf.register_forward_hook(post_hook(name)))
-    x = torch.zeros(shape)  # [1, C, H, W]
+    first = next(model.parameters(), None)
+    device = first.device if first is not None else torch.device("cpu")
+    dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
+    x = torch.zeros(shape, device=device, dtype=dtype)  # [1, C, H, W]
     failure: Exception | None = None
     try:
         with torch.no_grad(), _eval_mode(model), tracker:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+
+import pytest
 import torch
 from torch import nn
 
@@ -63,7 +66,7 @@ def test_seed_001_shape_table_and_parameter_count() -> None:
         (64, 10),
     ]
     assert ledger.totals.params == 145_578
-    assert_matches_forward(ledger, model, (64, 3, 32, 32))
+    assert_matches_forward(trace(model, (2, 3, 32, 32)), model, (2, 3, 32, 32))
     conv1 = ledger.rows[0]
     assert conv1.formula is not None and conv1.formula.dims[0].result == 32
     assert conv1.formula.params_latex == r"32\cdot 5\cdot 5\cdot 3 + 32 = 2432"
@@ -218,3 +221,48 @@ def test_broken_residual_forward_names_the_layer() -> None:
     error = trace(model, (1, 3, 8, 8)).error
     assert error is not None and error.layer == "1.conv1"
     assert "expects 4 input channels but receives 8" in error.message
+
+
+def random_sequential(r: random.Random) -> tuple[nn.Sequential, tuple[int, ...]]:
+    """A random conv/pool/norm stack with a Flatten and a Linear sized by the formulas."""
+    channels, size = r.choice([1, 3]), r.randint(8, 32)
+    layers: list[nn.Module] = []
+    c = channels
+    for _ in range(r.randint(1, 5)):
+        kind = r.choice(["conv", "conv", "pool", "bn", "act", "drop"])
+        if kind == "conv":
+            groups = r.choice([1, 1, c]) if c > 1 else 1
+            out = groups * r.randint(1, 3)
+            layers.append(
+                nn.Conv2d(c, out, r.randint(1, 5), r.randint(1, 2), r.randint(0, 2), groups=groups)
+            )
+            c = out
+        elif kind == "pool":
+            k = r.randint(2, 3)
+            pool = r.choice([nn.MaxPool2d, nn.AvgPool2d])
+            layers.append(
+                pool(k, r.randint(1, 3), r.randint(0, k // 2), ceil_mode=r.random() < 0.5)
+            )
+        elif kind == "bn":
+            layers.append(nn.BatchNorm2d(c))
+        else:
+            layers.append(r.choice([nn.ReLU(), nn.LeakyReLU(0.1), nn.Tanh(), nn.Dropout2d(0.1)]))
+    model = nn.Sequential(*layers, nn.Flatten())
+    return model, (channels, size, size)
+
+
+def test_random_sequentials_match_a_real_forward_or_both_refuse() -> None:
+    r = random.Random(7)
+    valid = 0
+    for _ in range(60):
+        model, chw = random_sequential(r)
+        probe = trace(model, (2, *chw))
+        if probe.error is None:
+            model.append(nn.Linear(probe.rows[-1].output_shape[-1], 10))
+            ledger = trace(model, (2, *chw))
+            assert_matches_forward(ledger, model, (2, *chw))
+            valid += 1
+        else:
+            with pytest.raises(RuntimeError), torch.no_grad():
+                model.eval()(torch.zeros(2, *chw))
+    assert valid > 30
