@@ -100,7 +100,7 @@ st.caption(
     "formulas before torch ever runs it; the first broken layer is caught with its fix."
 )
 
-controls, shape_column = st.columns([3, 2], gap="large")
+controls, shape_column = st.columns([3, 2], gap="large")  # network | input shape
 with controls:
     mode = st.segmented_control(
         "Network", ["Preset", "Custom code"], default="Preset", key="network_mode"
@@ -117,7 +117,7 @@ with controls:
         info = models.model_info(name)
         st.caption(f"{info.description}  \nSource: {info.source}.")
         defaults = info.defaults
-        a, b, c, d = st.columns(4)
+        a, b = st.columns(2)
         activation = a.selectbox(
             "Activation",
             [SEED_DEFAULT, *models.ACTIVATIONS],
@@ -125,15 +125,16 @@ with controls:
             help=f"The source uses {defaults.activation}.",
         )
         batchnorm = b.toggle(
-            "BatchNorm", value=bool(defaults.batchnorm), key=f"network_bn_{name}",
-            help="A BatchNorm2d right after every convolution.",
+            "BatchNorm after every conv", value=bool(defaults.batchnorm), key=f"network_bn_{name}",
         )  # fmt: skip
+        c, d = st.columns(2)
         dropout = c.slider(
-            "Dropout", 0.0, 0.9, float(defaults.dropout or 0.0), 0.05, key=f"network_drop_{name}",
-            help="A Dropout(p) before every classifier Linear layer.",
+            "Dropout before every Linear", 0.0, 0.9, float(defaults.dropout or 0.0), 0.05,
+            key=f"network_drop_{name}",
         )  # fmt: skip
         width = d.select_slider(
-            "Width ×", WIDTHS, value=float(defaults.width or 1.0), key=f"network_width_{name}",
+            "Width × (conv channels)", WIDTHS, value=float(defaults.width or 1.0),
+            key=f"network_width_{name}",
             help="Multiplies every convolution's channels; the first Linear follows.",
         )  # fmt: skip
         for note in info.notes:
@@ -200,7 +201,7 @@ if model is not None:
     ledger = trace(model, (1, *shape))  # a batch of one image
     if ledger.error is not None:
         st.error(
-            f"**{ledger.error.layer}** breaks: {ledger.error.message}.  \n"
+            f"Layer **{ledger.error.layer}** breaks: {ledger.error.message}.  \n"
             f"**Fix:** {ledger.error.fix}.",
             icon="💥",
         )
@@ -212,15 +213,23 @@ if model is not None:
     m2.metric("MACs per image", f"{ledger.totals.macs / 1e6:,.2f} M")
     m3.metric("Activations per image", f"{ledger.totals.activation_bytes / 2**20:,.2f} MiB")
     m4.metric(
-        "Largest receptive field",
-        f"{last_rf.h.size}×{last_rf.w.size} px" if last_rf else "—",
-        help="Of the last layer that still has a spatial map.",
+        "Receptive field",
+        f"{last_rf.h.size}×{last_rf.w.size}" if last_rf else "—",
+        help="In input pixels, of the last layer that still has a spatial map.",
     )
     m5.metric("Output", "×".join(str(d) for d in final[1:]) if final else "broken")
 
-    boxes = [LayerBox("input", "Input", shape)] + [
-        LayerBox(r.name, r.type, r.output_shape[1:] if r.output_shape else None) for r in rows
-    ]
+    boxes = (
+        [LayerBox("input", "Input", shape)]
+        + [
+            LayerBox(
+                f"{r.name} {r.type}" if r.name.isdigit() else r.name,  # unnamed Sequential layers
+                r.type,
+                r.output_shape[1:] if r.output_shape else None,
+            )
+            for r in rows
+        ]
+    )
     broken = ledger.error.row + 1 if ledger.error is not None else None
     st.plotly_chart(layer_stack_figure(boxes, broken), width="stretch")
 
@@ -229,7 +238,8 @@ if model is not None:
         f"Computed by {ledger.method}. Receptive field: size / jump / start of one output "
         "pixel in input pixels. " + " ".join(ledger.notes)
     )
-    st.dataframe(ledger.to_rows(), hide_index=True, width="stretch")
+    table = [{**row, "#": str(row["#"])} for row in ledger.to_rows()]  # totals row has no index
+    st.dataframe(table, hide_index=True, width="stretch", height=min(35 * len(table) + 38, 1400))
 
     explained = [r for r in rows if r.formula is not None and r.formula.dims]
     if explained:

@@ -138,7 +138,7 @@ def layer_stack_figure(layers: Sequence[LayerBox], broken: int | None = None) ->
         )  # fmt: skip
     _legend(figure, {layer_kind(b.type) for b in layers})
     figure.update_layout(
-        height=360, margin={"l": 10, "r": 10, "t": 40, "b": 10}, font=FONT,
+        height=330, margin={"l": 10, "r": 10, "t": 30, "b": 0}, font=FONT,
         plot_bgcolor="white", paper_bgcolor="white", hovermode="closest",
         xaxis={"visible": False, "range": [-0.6, max(x, 1.0) + 0.8]},
         yaxis={"visible": False, "range": [-4.4, 4.4], "fixedrange": True},

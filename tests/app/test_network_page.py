@@ -90,3 +90,14 @@ def test_parser_error_points_at_the_line(app: AppTest) -> None:
     assert at.error[0].value.startswith("line 3:")
     assert "__import__('os')" in at.code[0].value
     assert not at.metric  # nothing traced
+
+
+def test_fast_net_preset_with_narrower_width(app: AppTest) -> None:
+    at = app
+    at.selectbox(key="network_preset").set_value("airbench").run()
+    at.select_slider(key="network_width_airbench").set_value(0.5).run()
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert "block3_conv2" in list(table["layer"])
+    assert "class FastCifarNet(nn.Sequential)" in at.code[0].value
+    assert "nn.Conv2d(128, 128, 3, padding=1, bias=False)" in at.code[0].value
