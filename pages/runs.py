@@ -251,7 +251,7 @@ def body(was_active: bool) -> None:
 
 
 def main() -> None:
-    st.title("📊 Runs")
+    st.title("Runs")
     try:
         any_active = any(r.status in ACTIVE for r in runs.list_runs())
     except CNNLabError as error:

@@ -407,8 +407,9 @@ def _xy(
     return (points[x], points["value"]) if points else ([], [])
 
 
-def live_charts(series: dict[str, dict[str, list[float]]], on_cuda: bool) -> None:
+def live_charts(series: dict[str, dict[str, list[float]]]) -> None:
     """The curves of a run: loss, accuracy, learning rate, throughput (and GPU memory)."""
+    on_cuda = "gpu/mem_gib" in series  # only CUDA runs log it
     left, right = st.columns(2)
     left.plotly_chart(charts.loss_chart(*_xy(series, "train/loss")), key="chart_loss")
     right.plotly_chart(
@@ -435,7 +436,10 @@ def live_panel(run_id: str, was_active: bool) -> None:
     series = pull_points(run_id)
     head, stop = st.columns([5, 1], vertical_alignment="center")
     with head:
-        _badge(summary.status)
+        badge, device = st.columns([1, 4], vertical_alignment="center")
+        with badge:
+            _badge(summary.status)
+        device.caption(f"on {summary.device}" if summary.device else "starting…")
         epoch = min(int(progress.epoch) + 1, progress.epochs)
         text = (
             f"Epoch {epoch}/{progress.epochs} · step {progress.step}/"
@@ -457,7 +461,7 @@ def live_panel(run_id: str, was_active: bool) -> None:
                 args=(run_id,),
                 help="Ends the run after the current step and saves a checkpoint.",
             )
-    live_charts(series, summary.device == "cuda")
+    live_charts(series)
     if was_active and summary.status not in ACTIVE:
         st.rerun()  # the whole page: the timer stops and the results appear
 
@@ -475,7 +479,7 @@ def _test_images(dataset: str, data_dir: str | None) -> Any:
 
 
 def _misclassified(summary: Any, evaluation: Any) -> None:
-    mistakes = list(evaluation.misclassified)[:24]
+    mistakes = charts.spread_mistakes(evaluation.misclassified, 24)
     if not mistakes:
         st.info("No misclassified test images in the last evaluation.")
         return
@@ -601,10 +605,7 @@ def show_run(run_id: str) -> None:
         st.error(f"{error}. Start a new run from the sidebar.")
         return
     st.subheader(summary.name or summary.id)
-    st.caption(
-        f"{_settings_caption(summary.config)} · {summary.device or 'device pending'} · "
-        f"run `{summary.id}`"
-    )
+    st.caption(f"{_settings_caption(summary.config)} · run `{summary.id}`")
     active = summary.status in ACTIVE
     watch(summary.id, active)
     if not active:
@@ -613,7 +614,7 @@ def show_run(run_id: str) -> None:
 
 
 def main() -> None:
-    st.title("🏋️ Train")
+    st.title("Train")
     config = sidebar_form()
     if config is not None:
         run_id = launch(config)

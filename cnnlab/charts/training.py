@@ -278,6 +278,23 @@ def misclassified_grid(
     return figure
 
 
+def spread_mistakes(
+    misclassified: Sequence[tuple[int, int, int]], limit: int
+) -> list[tuple[int, int, int]]:
+    """Up to ``limit`` of the (index, true, predicted) mistakes, taken in turn from each true
+    class, so the grid shows every class's confusions rather than the first class's."""
+    by_class: dict[int, list[tuple[int, int, int]]] = {}
+    for item in misclassified:
+        by_class.setdefault(int(item[1]), []).append(tuple(item))  # type: ignore[arg-type]
+    queues = [by_class[k] for k in sorted(by_class)]
+    picked: list[tuple[int, int, int]] = []
+    depth = 0
+    while len(picked) < limit and any(depth < len(q) for q in queues):
+        picked += [q[depth] for q in queues if depth < len(q)][: limit - len(picked)]
+        depth += 1
+    return picked
+
+
 @dataclass
 class RunCurves:
     """The curves of one run for an overlay: ``series[key] = (epochs, values)``."""
@@ -333,8 +350,8 @@ def runs_overlay(runs: Sequence[RunCurves], keys: Sequence[str]) -> go.Figure:
     figure.update_xaxes(title_text="epoch", row=len(keys), col=1)
     figure.update_layout(
         height=60 + 260 * len(keys),
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0.0},
+        margin={"l": 10, "r": 10, "t": 90, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.04, "xanchor": "left", "x": 0.0},
         hovermode="x unified",
     )
     return figure

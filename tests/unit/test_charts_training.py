@@ -18,6 +18,7 @@ from cnnlab.charts.training import (
     misclassified_grid,
     per_class_accuracy_chart,
     runs_overlay,
+    spread_mistakes,
     throughput_chart,
 )
 
@@ -152,3 +153,16 @@ def test_runs_overlay_puts_runs_on_shared_axes_with_one_colour_each() -> None:
     assert figure.layout.xaxis.matches == "x2" or figure.layout.xaxis2.matches == "x"
     with pytest.raises(ValueError):
         runs_overlay(runs, [])
+
+
+def test_spread_mistakes_takes_each_true_class_in_turn() -> None:
+    mistakes = [(i, 0, 1) for i in range(10)] + [(100, 2, 0), (101, 2, 1), (200, 5, 3)]
+    assert spread_mistakes(mistakes, 5) == [
+        (0, 0, 1),
+        (100, 2, 0),
+        (200, 5, 3),
+        (1, 0, 1),
+        (101, 2, 1),
+    ]
+    assert len(spread_mistakes(mistakes, 100)) == len(mistakes)
+    assert spread_mistakes([], 4) == []
