@@ -200,7 +200,7 @@ def test_random_configs_agree_with_the_torch_modules() -> None:
     """Every window's arithmetic reproduces torch's value, and we refuse exactly what torch does."""
     rng = random.Random(2)
     checked = refused = 0
-    for _ in range(900):
+    for _ in range(600):
         layer = _random_layer(rng)
         h, w = rng.randint(1, 6), rng.randint(1, 6)
         grid = [[rng.randint(-5, 9) for _ in range(w)] for _ in range(h)]
@@ -233,7 +233,7 @@ def test_random_configs_agree_with_the_torch_modules() -> None:
                 ]
                 assert sum(counted) / len(counted) == pytest.approx(window.result, abs=1e-6)
         checked += 1
-    assert checked > 300 and refused > 100  # the sweep covers both sides
+    assert checked > 200 and refused > 60  # the sweep covers both sides
 
 
 def test_conv_windows_are_torch_unfold_columns() -> None:
