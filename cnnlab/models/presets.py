@@ -84,10 +84,13 @@ def _assemble(
     features(stack)
     classifier(stack, flat)
     if flat != seed_flat:
+        native = (context.in_channels, context.height, context.width)[1:] == (
+            context.info.native_input[1:]
+        )
         why = (
-            f"the input is {context.height}x{context.width}"
-            if (context.in_channels, context.height, context.width) != context.info.native_input
-            else "of the options"
+            "the width multiplier changed the channel count"
+            if native
+            else f"the input is {context.height}x{context.width}"
         )
         context.notes.append(
             f"fc1 takes {flat} inputs instead of the seed's {seed_flat_text} because {why}; "
