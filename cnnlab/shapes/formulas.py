@@ -146,8 +146,9 @@ def _check_input(name: str, shape: Shape, ranks: tuple[int, ...]) -> None:
             (3, 4): "a 3-D (C, H, W) or 4-D (N, C, H, W) input",
             (4,): "a 4-D (N, C, H, W) input",
             (2, 3): "a 2-D (N, C) or 3-D (N, C, L) input",
-        }.get(ranks, f"a {' or '.join(str(r) for r in ranks)}-D input")
-        fix = "add the batch dimension (x.unsqueeze(0))" if len(shape) + 1 in ranks else ""
+        }.get(ranks, f"an input with at least {ranks[0]} dimensions")
+        fixed = ranks in ((3, 4), (4,), (2, 3)) and len(shape) + 1 in ranks
+        fix = "add the batch dimension (x.unsqueeze(0))" if fixed else ""
         fix = fix or "reshape the input, or add nn.Flatten() / remove it where it does not belong"
         fail(f"{name} expects {wanted} but got {len(shape)}-D {fmt_shape(shape)}", fix)
 
