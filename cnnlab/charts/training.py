@@ -346,7 +346,7 @@ def runs_overlay(runs: Sequence[RunCurves], keys: Sequence[str]) -> go.Figure:
                 col=1,
             )
             if key.endswith("/acc"):
-                figure.update_yaxes(tickformat=".0%", row=row, col=1)
+                figure.update_yaxes(tickformat=".0%", rangemode="tozero", row=row, col=1)
     figure.update_xaxes(title_text="epoch", row=len(keys), col=1)
     figure.update_layout(
         height=60 + 260 * len(keys),
