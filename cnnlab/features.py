@@ -114,7 +114,7 @@ def feature_maps(model: nn.Module, x: torch.Tensor) -> list[tuple[str, torch.Ten
         return hook
 
     targets = [(name, m) for name, m in model.named_modules() if name and layer_kind(m)]
-    with _hooked(targets, make_hook), _eval(model), torch.inference_mode():
+    with _hooked(targets, make_hook), _eval(model), _one_thread(), torch.inference_mode():
         _count_forward()
         model(x)
     return captured
@@ -148,7 +148,7 @@ def predict(
     model: nn.Module, x: torch.Tensor, classes: Sequence[str], k: int = 5
 ) -> list[Prediction]:
     """The top-``k`` classes of a single image ``x`` ``[1, C, H, W]``, most probable first."""
-    with _eval(model), torch.inference_mode():
+    with _eval(model), _one_thread(), torch.inference_mode():
         _count_forward()
         logits = model(x)  # [1, num_classes]
     probabilities = logits.float().softmax(dim=1)[0]  # [num_classes]
@@ -188,7 +188,7 @@ def grad_cam(
         return hook
 
     x = x.detach().clone()  # an inference-mode tensor cannot enter autograd
-    with _hooked([(layer, target)], make_hook), _eval(model), torch.enable_grad():
+    with _hooked([(layer, target)], make_hook), _eval(model), _one_thread(), torch.enable_grad():
         _count_forward()
         logits = model(x)  # [1, num_classes]
         activation = stored[0]  # [1, K, h, w]
@@ -234,6 +234,22 @@ def _hooked(targets: list[tuple[str, nn.Module]], make_hook) -> Iterator[None]:
     finally:
         for handle in handles:
             handle.remove()
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """One intra-op thread for a single image, then the previous count.
+
+    A batch of one through these small nets takes about a millisecond; with several
+    OpenMP threads on a busy machine (a training run in the background) the threads
+    wait on each other and the same pass took 50-150 ms in the benchmark.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 @contextmanager
