@@ -24,6 +24,15 @@ from cnnlab.errors import CNNLabError
 from cnnlab.samples import load_sample
 from cnnlab.shapes import Ledger, trace
 
+CUSTOM = "custom"
+CUSTOM_EXAMPLE = """nn.Sequential(
+    nn.Conv2d(3, 16, 3, padding=1),
+    nn.ReLU(),
+    nn.MaxPool2d(2),
+    nn.Conv2d(16, 32, 3, padding=1),
+    nn.ReLU(),
+    nn.MaxPool2d(2),
+)"""
 KIND_ICON = {"conv": "🟧", "activation": "⚡", "batchnorm": "📏", "pool": "🔽"}
 NORMALIZATION_LABELS = {"layer": "per layer", "channel": "per channel"}
 
@@ -54,6 +63,11 @@ class Picture:
 def _preset(name: str, activation: str | None, batchnorm: bool | None, seed: int) -> nn.Module:
     options = {"activation": activation, "batchnorm": batchnorm}
     return features.build_seeded(lambda: models.build(name, **options), seed)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _custom(source: str, seed: int) -> nn.Module:
+    return features.build_seeded(lambda: models.parse_sequential(source), seed)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the checkpoint…")
@@ -124,6 +138,13 @@ def main() -> None:
     x = normalize(pixels, info)  # [1, C, S, S]
     _show_input(picture, view, info)
 
+    ledger = _ledger(network.key, network.model, tuple(x.shape))
+    if ledger.error is not None:
+        st.error(
+            f"This network cannot take a {_shape(tuple(x.shape))} input: layer "
+            f"`{ledger.error.layer}`: {ledger.error}"
+        )
+        return
     maps = _maps(network.key, picture.key, network.model, x)
     if not maps:
         st.warning("This network has no convolution, activation or pooling layer with a map.")
@@ -210,10 +231,17 @@ def _choose_network() -> Network | None:
 
     if "run" in st.query_params:
         del st.query_params["run"]
-    names = models.list_models()
+    names = [*models.list_models(), CUSTOM]
     name = st.sidebar.selectbox(
-        "Preset", names, key="fm_preset", format_func=lambda n: models.model_info(n).title
+        "Network",
+        names,
+        key="fm_preset",
+        format_func=lambda n: (
+            "Your own nn.Sequential" if n == CUSTOM else models.model_info(n).title
+        ),
     )
+    if name == CUSTOM:
+        return _custom_network()
     preset = models.model_info(name)
     with st.sidebar.expander("Options and seed"):
         activation = st.selectbox(
@@ -240,6 +268,36 @@ def _choose_network() -> Network | None:
         title=f"{preset.title} · random weights (seed {seed})",
         model=model,
         info=DATASETS.get(preset.dataset, DATASETS["cifar10"]),
+    )
+
+
+def _custom_network() -> Network | None:
+    # The Network page keeps its editor's text in "network_source"; start from it if present.
+    st.session_state.setdefault(
+        "fm_custom_source", st.session_state.get("network_source") or CUSTOM_EXAMPLE
+    )
+    source = st.sidebar.text_area(
+        "nn.Sequential source",
+        key="fm_custom_source",
+        height=230,
+        help="torch.nn layers with literal arguments only; nothing you type is executed.",
+    )
+    dataset = st.sidebar.selectbox(
+        "Input", list(DATASETS), key="fm_custom_input", format_func=lambda d: DATASETS[d].title
+    )
+    seed = int(st.sidebar.number_input("Seed", 0, 2**31 - 1, 0, key="fm_custom_seed"))
+    try:
+        model = _custom(source, seed)
+    except CNNLabError as error:
+        st.sidebar.error(str(error))
+        st.error("Fix the network source in the sidebar to see its feature maps.")
+        return None
+    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
+    return Network(
+        key=f"custom:{digest}:{seed}",
+        title=f"your nn.Sequential · random weights (seed {seed})",
+        model=model,
+        info=DATASETS[dataset],
     )
 
 
@@ -549,6 +607,7 @@ def _show_random_vs_trained(network: Network, picture: Picture, x, channels, col
                     colorscale=colorscale,
                     max_channels=min(channels, 16),
                     columns=4,
+                    width_px=300,
                 ),
                 key=f"fm_compare_{label}",
                 width="content",

@@ -75,10 +75,12 @@ def channel_grid(
     colorscale: str = "Viridis",
     max_channels: int | None = None,
     columns: int | None = None,
+    width_px: int = GRID_WIDTH_PX,
 ) -> go.Figure:
     """A layer's channels ``[C, H, W]`` as one tiled heatmap, channel 0 top left.
 
     Hover shows the channel, the pixel and its raw value whatever the normalisation.
+    ``width_px`` is the room for the tiles (the colour bar takes ~110 px more).
     """
     maps = np.asarray(maps)
     if maps.ndim != 3:
@@ -112,7 +114,7 @@ def channel_grid(
         )
     )
     rows = math.ceil(count / columns)
-    tile_px = min(MAX_TILE_PX, max(28, GRID_WIDTH_PX // columns))
+    tile_px = min(MAX_TILE_PX, max(28, width_px // columns))
     _image_axes(figure, z.shape)
     figure.update_layout(
         title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 14}},
@@ -308,7 +310,7 @@ def top_predictions(
     figure.update_xaxes(range=[0, 112], title_text="probability (%)", ticksuffix=" %")
     figure.update_layout(
         title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 14}},
-        height=60 + 36 * max(len(labels), 1),
+        height=80 + 44 * max(len(labels), 1),
         margin={"l": 10, "r": 20, "t": 40 if title else 10, "b": 40},
     )
     return figure

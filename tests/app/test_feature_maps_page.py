@@ -108,6 +108,18 @@ def test_other_preset_uses_its_own_input_pipeline(runs_dir: Path) -> None:
     assert [g["layout"]["title"]["text"] for g in channel_grids(at)][:1] == ["all 16 channels"]
 
 
+def test_custom_sequential_and_a_broken_one(runs_dir: Path) -> None:
+    at = page(runs_dir)
+    at.selectbox(key="fm_preset").set_value("custom").run()
+    assert not at.exception, at.exception
+    titles = [g["layout"]["title"]["text"] for g in channel_grids(at)]
+    assert titles == ["all 16 channels"] * 3 + ["all 32 channels"] * 3
+    at.selectbox(key="fm_custom_input").set_value("mnist").run()  # 1 channel into Conv2d(3, ...)
+    assert not at.exception, at.exception
+    assert channel_grids(at) == []
+    assert any("cannot take a [1, 1, 28, 28] input" in e.value for e in at.error)
+
+
 @pytest.fixture
 def trained_run(runs_dir: Path, data_dir: Path) -> str:
     """A real checkpoint: one quick epoch of lenet5 by the real trainer process."""
