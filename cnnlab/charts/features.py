@@ -183,7 +183,7 @@ def kernel_images(rgb: np.ndarray, *, title: str = "", columns: int | None = Non
         )
     )
     rows = math.ceil(count / columns)
-    tile_px = 56
+    tile_px = 84
     _image_axes(figure, image.shape[:2], reverse=False)
     figure.update_layout(
         title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 14}},
