@@ -17,12 +17,15 @@ import torch
 from PIL import Image
 from torch import nn
 
+from app_shell import ensure_app_navigation
 from cnnlab import features, images, models
 from cnnlab.charts import features as charts
 from cnnlab.data import DATASETS, DatasetInfo, available_datasets, load_split, normalize
 from cnnlab.errors import CNNLabError
 from cnnlab.samples import load_sample
 from cnnlab.shapes import Ledger, trace
+
+ensure_app_navigation()
 
 CUSTOM = "custom"
 CUSTOM_EXAMPLE = """nn.Sequential(

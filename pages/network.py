@@ -9,11 +9,14 @@ from __future__ import annotations
 import streamlit as st
 from torch import nn
 
+from app_shell import ensure_app_navigation
 from cnnlab import models
 from cnnlab.charts.network import LayerBox, layer_stack_figure
 from cnnlab.data import DATASETS
 from cnnlab.errors import ModelSpecError
 from cnnlab.shapes import trace
+
+ensure_app_navigation()
 
 EXAMPLE = """import torch.nn as nn
 

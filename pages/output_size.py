@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from app_shell import ensure_app_navigation
 from cnnlab.charts.windows import (
     padding_modes_figure,
     padding_modes_image_figure,
@@ -32,6 +33,8 @@ from cnnlab.windows import (
     slide,
     to_code,
 )
+
+ensure_app_navigation()
 
 # --- the seeds' examples ------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -52,11 +53,11 @@ def e2e_runs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("e2e-checkpoints")
 
 
-@pytest.fixture(scope="session")
-def app_url(e2e_runs_dir: Path) -> Iterator[str]:
-    """Serve app.py on a free loopback port for the whole session."""
+@contextmanager
+def serve_app(runs_dir: Path) -> Iterator[str]:
+    """Serve app.py on a free loopback port with its run store in runs_dir."""
     port = _free_port()
-    env = {**os.environ, "CNNLAB_RUNS_DIR": str(e2e_runs_dir)}
+    env = {**os.environ, "CNNLAB_RUNS_DIR": str(runs_dir)}
     command = [
         sys.executable,
         "-m",
@@ -70,19 +71,25 @@ def app_url(e2e_runs_dir: Path) -> Iterator[str]:
         "--server.headless",
         "true",
     ]
-    log = open(e2e_runs_dir / "streamlit.log", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, process)
-        yield url
-    finally:
-        process.terminate()
+    with open(runs_dir / "streamlit.log", "w") as log:
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+            _wait_healthy(url, process)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url(e2e_runs_dir: Path) -> Iterator[str]:
+    """The app, served once for the whole test session."""
+    with serve_app(e2e_runs_dir) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
