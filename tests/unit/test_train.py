@@ -160,3 +160,26 @@ def test_sigterm_stops_within_a_step_with_a_checkpoint(runs_dir: Path, data_dir:
     assert run.status == "stopped" and run.epoch < 50
     payload = load_checkpoint(runs_dir / run.id / "last.pt")
     assert payload["step"] == run.step  # the checkpoint holds the step it stopped at
+
+
+@pytest.mark.slow
+def test_one_epoch_lenet5_reaches_35_percent_and_best_reloads(
+    runs_dir: Path, data_dir: Path
+) -> None:
+    """The issue's acceptance run: one full CIFAR-10 epoch of LeNet-5 on the CPU."""
+    result = train(
+        "--model", "lenet5", "--dataset", "cifar10", "--epochs", "1", "--batch-size", "64",
+        "--optimizer", "sgd", "--lr", "0.01", "--momentum", "0.9", "--device", "cpu",
+        "--data-dir", str(data_dir), "--quiet", timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = last_json(result.stdout)
+    assert summary["status"] == "finished"
+    assert float(summary["test_acc"]) >= 0.35  # type: ignore[arg-type]
+    checkpoint = Path(str(summary["checkpoint"]))
+    assert checkpoint.name == "best.pt"
+    torch.load(checkpoint, weights_only=True)
+    # a freshly built model with best.pt's weights reproduces the recorded accuracy
+    model, payload = runs.load_trained_model(str(summary["run_id"]), "best")
+    assert payload["metrics"]["test_acc"] == pytest.approx(summary["test_acc"])
+    assert evaluate_subset(model, None, data_dir) == pytest.approx(summary["test_acc"])
