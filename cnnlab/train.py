@@ -112,6 +112,7 @@ class Trainer:
         self.best_acc: float | None = None
         self.train_seconds = 0.0
         self.train_images = 0
+        self.flush_seconds = 0.0  # time inside interval flushes (streaming cost, for the bench)
 
     # ---- the whole run, with its ending recorded whatever happens ------------------------
     def run(self) -> Outcome:
@@ -294,6 +295,7 @@ class Trainer:
                 now = time.perf_counter()
                 if now >= next_flush or self.stop.set or batch_index == steps_per_epoch:
                     value = interval_loss.item() / interval_steps  # the one host sync
+                    flush_started = time.perf_counter()
                     loss_sum += interval_loss
                     interval_loss.zero_()
                     if not math.isfinite(value):
@@ -315,6 +317,7 @@ class Trainer:
                         bar.update(interval_steps)
                         bar.set_postfix(loss=f"{value:.3f}", img_s=f"{ips:,.0f}", refresh=False)
                     interval_steps, interval_images = 0, 0
+                    self.flush_seconds += time.perf_counter() - flush_started
                     interval_started, next_flush = now, now + self.flush_interval_s
                 if self.stop.set:
                     break
