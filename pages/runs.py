@@ -116,26 +116,28 @@ def _cancel_delete() -> None:
 
 def manage(run: Any) -> None:
     """Open, resume, delete and download one run."""
-    st.markdown(
+    head, link = st.columns([3, 2], vertical_alignment="center")
+    head.markdown(
         f"**{run.name}** · `{run.id}` · {charts.STATUS_ICONS.get(run.status, '')} {run.status}"
     )
-    if run.error:
-        (st.warning if run.status == "stopped" else st.error)(run.error)
-    columns = st.columns(4, vertical_alignment="bottom")
     try:
-        columns[0].page_link(
+        link.page_link(
             "pages/train.py",
             label="Open on the Train page",
             icon=":material/monitoring:",
             query_params={"run": run.id},
         )
     except StreamlitAPIException:  # page not registered (this page run on its own)
-        columns[0].markdown(f"[Open on the Train page](/train?run={run.id})")
+        link.markdown(f"[Open on the Train page](/train?run={run.id})")
+    if run.error:
+        (st.warning if run.status == "stopped" else st.error)(run.error)
+    columns = st.columns([2, 1.4, 1.6, 1.4, 1.2], vertical_alignment="bottom")
     if run.status in ("stopped", "failed"):
+        columns[0].caption("Continues from last.pt at its saved epoch.")
         if columns[1].button("Resume", icon=":material/play_arrow:", key="runs_resume"):
             _resume(run.id, None)
     elif run.status == "finished":
-        more = columns[1].number_input(
+        more = columns[0].number_input(
             "Train further to epochs",
             min_value=run.epochs + 1,
             value=run.epochs * 2,
@@ -170,9 +172,16 @@ def manage(run: Any) -> None:
         on_click="ignore",
         key="runs_download_csv",
     )
-    if run.status in ACTIVE:
-        st.caption("A running run cannot be deleted: stop it on the Train page first.")
-    elif st.session_state.get("runs_confirm_delete") == run.id:
+    columns[4].button(
+        "Delete…",
+        icon=":material/delete:",
+        key="runs_delete",
+        on_click=_ask_delete,
+        args=(run.id,),
+        disabled=run.status in ACTIVE,
+        help="Stop the run first." if run.status in ACTIVE else "Asks for confirmation.",
+    )
+    if st.session_state.get("runs_confirm_delete") == run.id and run.status not in ACTIVE:
         st.warning(
             f"Delete **{run.name}** with its checkpoints and metrics? This cannot be undone."
         )
@@ -187,14 +196,6 @@ def manage(run: Any) -> None:
                 st.toast(f"Deleted {run.name}")
                 st.rerun()
         no.button("Cancel", key="runs_delete_no", on_click=_cancel_delete)
-    else:
-        st.button(
-            "Delete…",
-            icon=":material/delete:",
-            key="runs_delete",
-            on_click=_ask_delete,
-            args=(run.id,),
-        )
 
 
 def _resume(run_id: str, epochs: int | None) -> None:
