@@ -234,3 +234,26 @@ def test_unknown_run_in_the_url_is_an_error_not_a_crash(runs_dir: Path) -> None:
     at = open_page("../../etc/passwd")
     assert not at.exception
     assert "not a run id" in at.error[0].value
+
+
+@pytest.mark.slow
+def test_submitting_the_same_settings_twice_starts_one_run(runs_dir: Path, data_dir: Path) -> None:
+    at = open_page()
+    at.number_input(key="train_form_epochs").set_value(50)
+    at.number_input(key="train_form_batch_size").set_value(64)
+    at.number_input(key="train_form_limit_train").set_value(512)
+    at.number_input(key="train_form_limit_test").set_value(128)
+    at.selectbox(key="train_form_device").set_value("cpu")
+    at = submit(at)
+    assert not at.exception
+    run_id = at.query_params["run"]
+    at = submit(at)  # a double click, or the form sent again while that run is going
+    try:
+        assert [r.id for r in runs.list_runs()] == [run_id]
+        assert at.query_params["run"] == run_id
+    finally:
+        runs.request_stop(run_id)
+        deadline = time.monotonic() + 60
+        while runs.get_run(run_id).active and time.monotonic() < deadline:
+            time.sleep(0.5)
+    assert runs.get_run(run_id).status in ("stopped", "finished")
