@@ -12,9 +12,12 @@ from typing import Any
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from app_shell import ensure_app_navigation
 from cnnlab import runs
 from cnnlab.charts import runs as charts
 from cnnlab.errors import CNNLabError
+
+ensure_app_navigation()
 
 LIVE_INTERVAL_S = 2.0
 ACTIVE = ("queued", "running")

@@ -15,6 +15,7 @@ from typing import Any
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from app_shell import ensure_app_navigation
 from cnnlab import data, models, runs
 from cnnlab.charts import training as charts
 from cnnlab.config import (
@@ -29,6 +30,8 @@ from cnnlab.config import (
     defaults_for,
 )
 from cnnlab.errors import CNNLabError
+
+ensure_app_navigation()
 
 LIVE_INTERVAL_S = 1.0  # fragment rerun interval while a run is active (points show within 2 s)
 ACTIVE = ("queued", "running")
