@@ -113,6 +113,8 @@ class Trainer:
         self.train_seconds = 0.0
         self.train_images = 0
         self.flush_seconds = 0.0  # time inside interval flushes (streaming cost, for the bench)
+        self.compiled_ok = False
+        self.compile_seconds = 0.0  # first compiled step (compilation), excluded from training time
 
     # ---- the whole run, with its ending recorded whatever happens ------------------------
     def run(self) -> Outcome:
@@ -274,10 +276,15 @@ class Trainer:
             next_flush = epoch_started + self.flush_interval_s
             batch_index = start_batch
             for x, y in self.train_batches.iterate(start_batch):  # [B, C, H, W], [B]
-                with autocast():
-                    out = net(x)  # [B, classes]
-                    loss = criterion(out, y)
-                loss.backward()
+                if net is not model and not self.compiled_ok:
+                    net, out, loss = self._first_compiled_step(net, x, y, criterion, autocast)
+                    epoch_started += self.compile_seconds  # warm-up is not training time
+                    interval_started += self.compile_seconds
+                else:
+                    with autocast():
+                        out = net(x)  # [B, classes]
+                        loss = criterion(out, y)
+                    loss.backward()
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
                 if scheduler is not None:
@@ -391,6 +398,38 @@ class Trainer:
         )
         return outcome
 
+    def _first_compiled_step(
+        self, net: nn.Module, x: torch.Tensor, y: torch.Tensor, criterion: nn.Module, autocast: Any
+    ) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+        """Forward/backward through torch.compile once, timed; on failure fall back to eager.
+
+        Compilation happens on this first call; if it fails nothing was updated yet, so the
+        same batch is simply redone eagerly (with a note in the log).
+        """
+        started = time.perf_counter()
+        try:
+            with autocast():
+                out = net(x)  # [B, classes]
+                loss = criterion(out, y)
+            loss.backward()
+            if x.device.type == "cuda":
+                torch.cuda.synchronize(x.device)
+        except torch.cuda.OutOfMemoryError:
+            raise
+        except Exception as error:
+            first = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+            print(f"torch.compile failed ({type(error).__name__}: {first}); training eagerly",
+                  file=sys.stderr, flush=True)  # fmt: skip
+            net = self.model
+            self.model.zero_grad(set_to_none=True)
+            with autocast():
+                out = net(x)
+                loss = criterion(out, y)
+            loss.backward()
+        self.compiled_ok = True
+        self.compile_seconds = time.perf_counter() - started
+        return net, out, loss
+
     # ---- evaluation and checkpoints ------------------------------------------------------
     @torch.inference_mode()
     def evaluate(self, epoch: int, step: int) -> dict[str, Any]:
@@ -414,6 +453,10 @@ class Trainer:
         confusion = torch.bincount(labels * k + predicted, minlength=k * k).view(k, k).cpu()
         per_class = confusion.diag().float() / confusion.sum(1).clamp(min=1).float()  # [K]
         wrong = (predicted != labels).nonzero().flatten()[:MISCLASSIFIED_KEPT].cpu()
+        wrong_true, wrong_pred = (
+            labels[wrong.to(labels.device)].cpu(),
+            predicted[wrong.to(labels.device)].cpu(),
+        )
         n = len(labels)
         test_loss = loss_sum.item() / n
         if not math.isfinite(test_loss):
@@ -424,7 +467,10 @@ class Trainer:
             "per_class_acc": per_class.tolist(),
             "confusion": confusion.tolist(),
             "misclassified": [
-                (int(self.test_index[i]), int(labels[i]), int(predicted[i])) for i in wrong.tolist()
+                (int(self.test_index[i]), int(t), int(p))
+                for i, t, p in zip(
+                    wrong.tolist(), wrong_true.tolist(), wrong_pred.tolist(), strict=True
+                )
             ],
             "classes": self.classes,
             "test_images": n,
