@@ -39,11 +39,13 @@ from cnnlab.config import (
 )
 from cnnlab.errors import CNNLabError, ConfigError
 from cnnlab.store import (
+    ACTIVE,
     CHECKPOINT_FORMAT,
     MetricWriter,
     RunStore,
     check_run_id,
     load_checkpoint,
+    process_alive,
     process_start_token,
     save_checkpoint,
 )
@@ -621,7 +623,14 @@ def main(argv: list[str] | None = None) -> int:
         if resume_id is not None or queued_id is not None:
             run_id = check_run_id(resume_id or queued_id)
             store = RunStore(getattr(args, "runs_dir", None))
-            config = RunConfig.from_dict(json.loads(store.get(run_id)["config"]))
+            row = store.get(run_id)
+            if (
+                row["status"] in ACTIVE
+                and row["pid"] not in (None, os.getpid())
+                and process_alive(row["pid"], row["pid_start"])
+            ):
+                raise ConfigError(f"run {run_id} is being trained by process {row['pid']}")
+            config = RunConfig.from_dict(json.loads(row["config"]))
             config = _apply_resume_changes(config, args, resume_id is not None)
         else:
             config = config_from_args(args)
