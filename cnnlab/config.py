@@ -9,7 +9,10 @@ change, before any data is loaded.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -89,6 +92,10 @@ class RunConfig:
             elif value is not None:
                 argv += [flag, str(value)]
         return argv
+
+    def fingerprint(self) -> str:
+        """A hash of every setting: equal for equal configs (one run per form submission)."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
 
     @property
     def model_options(self) -> dict[str, Any]:
@@ -263,6 +270,23 @@ def defaults_for(model: str, dataset: str | None = None) -> dict[str, Any]:
         values["step_size"] = max(1, recipe.step_size)
         values["gamma"] = recipe.gamma
     return values
+
+
+def settings_line(config: Mapping[str, Any]) -> str:
+    """A run's settings at a glance (from its config dict), e.g. ``lenet5 on cifar10 · 10 epochs``."""
+    parts = [
+        f"{config.get('model')} on {config.get('dataset')}",
+        f"{config.get('epochs')} epochs",
+        f"batch {config.get('batch_size')}",
+        f"{config.get('optimizer')} lr {config.get('lr'):g}",
+    ]
+    if config.get("scheduler") not in (None, "none"):
+        parts.append(f"{config['scheduler']} schedule")
+    if config.get("augment"):
+        parts.append("augmented")
+    if config.get("limit_train"):
+        parts.append(f"{config['limit_train']} train images")
+    return " · ".join(parts)
 
 
 # ---- command line ----------------------------------------------------------------------

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 from torch import nn
 
 from cnnlab.config import RunConfig, build_model
-from cnnlab.errors import CheckpointError, ConfigError, RunError
+from cnnlab.errors import CheckpointError, CNNLabError, ConfigError, RunError
 from cnnlab.store import (
     ACTIVE,
     RunStore,
@@ -107,6 +108,33 @@ def start(config: RunConfig, runs_dir: str | os.PathLike[str] | None = None) -> 
     store = RunStore(runs_dir)
     run_id = store.create_run(config.to_dict(), config.name, config.epochs)
     _launch(store, run_id, ["--run-id", run_id])
+    return run_id
+
+
+def start_once(
+    config: RunConfig,
+    started: MutableMapping[str, str],
+    runs_dir: str | os.PathLike[str] | None = None,
+) -> str:
+    """Start ``config`` once per submission: the same settings sent again while their run is
+    still active (a double click, a resubmitted form) give that run's id, not a second run.
+
+    ``started`` is the caller's record (config fingerprint -> run id, kept across reruns);
+    "" means the same submission is being started right now by another rerun.
+    """
+    key = config.fingerprint()
+    previous = started.get(key)
+    if previous is not None:
+        if previous == "pending":
+            return ""
+        try:
+            if get_run(previous, runs_dir).active:
+                return previous
+        except CNNLabError:
+            pass
+    started[key] = "pending"  # nothing between marking and starting can be interrupted
+    run_id = start(config, runs_dir)
+    started[key] = run_id
     return run_id
 
 
@@ -216,6 +244,15 @@ def checkpoint_path(
     if which not in ("best", "last"):
         raise RunError(f"checkpoint must be 'best' or 'last', not {which!r}")
     return RunStore(runs_dir).run_dir(run_id) / f"{which}.pt"
+
+
+def saved_checkpoint(run_id: str, runs_dir: str | os.PathLike[str] | None = None) -> Path | None:
+    """The run's best.pt, else its last.pt; None while it has saved neither."""
+    for which in ("best", "last"):
+        path = checkpoint_path(run_id, which, runs_dir)
+        if path.is_file():
+            return path
+    return None
 
 
 def load_trained_model(

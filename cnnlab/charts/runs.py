@@ -14,7 +14,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from cnnlab.charts.training import RunCurves, ema, runs_overlay
+from cnnlab.charts.training import METRIC_TITLES, RunCurves, ema, runs_overlay
 
 STATUS_ICONS = {
     "queued": "⏳",
@@ -24,10 +24,55 @@ STATUS_ICONS = {
     "failed": "❌",
     "diverged": "💥",
 }
+STATUSES = tuple(STATUS_ICONS)
+# st.badge (label, colour, Material icon) of each status on the Train page.
+STATUS_BADGES = {
+    "queued": ("queued", "gray", ":material/schedule:"),
+    "running": ("running", "blue", ":material/directions_run:"),
+    "finished": ("finished", "green", ":material/check_circle:"),
+    "stopped": ("stopped", "orange", ":material/stop_circle:"),
+    "failed": ("failed", "red", ":material/error:"),
+    "diverged": ("diverged", "violet", ":material/trending_up:"),
+}
+# The curves the overlay offers, in the order offered (the training loss is smoothed there).
+_COMPARED = ("test/acc", "train/loss", "test/loss", "train/acc", "train/lr", "train/images_per_s")
+COMPARE_KEYS = {key: METRIC_TITLES[key] for key in _COMPARED} | {
+    "train/loss": "training loss (smoothed)"
+}
 # Settings that describe a run at a glance (columns of the table), in reading order.
 KEY_SETTINGS = ("epochs", "batch_size", "optimizer", "lr", "scheduler", "augment")
 # Settings that never make runs "differ" in a way worth showing.
 IGNORED_SETTINGS = ("name", "data_dir")
+
+
+def run_label(run: Any) -> str:
+    """How a run is named where several are listed: ``name · id`` (names need not be unique)."""
+    return f"{run.name} · {run.id}"
+
+
+def filter_runs(
+    summaries: Iterable[Any],
+    statuses: Sequence[str] = (),
+    datasets: Sequence[str] = (),
+    models: Sequence[str] = (),
+    text: str = "",
+) -> list[Any]:
+    """The runs that pass every filter; an empty choice lets all through, ``text`` is matched
+    case-insensitively within the run's name."""
+    return [
+        r
+        for r in summaries
+        if (not statuses or r.status in statuses)
+        and (not datasets or r.dataset in datasets)
+        and (not models or r.model in models)
+        and (text.lower() in r.name.lower())
+    ]
+
+
+def status_line(summaries: Sequence[Any]) -> str:
+    """How many runs have each status, e.g. ``✅ 3 finished · 🏃 1 running`` (none: "")."""
+    counts = {s: sum(r.status == s for r in summaries) for s in STATUSES}
+    return " · ".join(f"{STATUS_ICONS[s]} {n} {s}" for s, n in counts.items() if n)
 
 
 def table_rows(summaries: Iterable[Any]) -> list[dict[str, Any]]:

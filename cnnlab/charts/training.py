@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -293,6 +294,32 @@ def spread_mistakes(
         picked += [q[depth] for q in queues if depth < len(q)][: limit - len(picked)]
         depth += 1
     return picked
+
+
+def mistakes_rows(
+    mistakes: Sequence[tuple[int, int, int]], classes: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The (index, true, predicted) mistakes as table rows, when the images are not at hand."""
+    return [
+        {"test image": index, "true": classes[true], "predicted": classes[predicted]}
+        for index, true, predicted in mistakes
+    ]
+
+
+def headline_metrics(summary: Any) -> list[tuple[str, str]]:
+    """(label, value) of a ``RunSummary``'s results for metric tiles; "–" where unknown."""
+    return [
+        (
+            "Final test accuracy",
+            "–" if summary.final_acc is None else f"{summary.final_acc:.1%}",
+        ),
+        ("Best test accuracy", "–" if summary.best_acc is None else f"{summary.best_acc:.1%}"),
+        (
+            "Training speed",
+            "–" if not summary.images_per_s else f"{summary.images_per_s:,.0f} img/s",
+        ),
+        ("Duration", "–" if summary.duration_s is None else f"{summary.duration_s:,.0f} s"),
+    ]
 
 
 @dataclass
