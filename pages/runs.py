@@ -20,27 +20,13 @@ from cnnlab.errors import CNNLabError
 ensure_app_navigation()
 
 LIVE_INTERVAL_S = 2.0
-ACTIVE = ("queued", "running")
-STATUSES = ("queued", "running", "finished", "stopped", "failed", "diverged")
-COMPARE_KEYS = {
-    "test/acc": "test accuracy",
-    "train/loss": "training loss (smoothed)",
-    "test/loss": "test loss",
-    "train/acc": "train accuracy",
-    "train/lr": "learning rate",
-    "train/images_per_s": "images / s",
-}
-
-
-def _label(run: Any) -> str:
-    return f"{run.name} · {run.id}"
 
 
 def filters(all_runs: list[Any]) -> list[Any]:
     """Status / dataset / model filters above the table."""
     columns = st.columns(4)
     statuses = columns[0].multiselect(
-        "Status", STATUSES, key="runs_status", placeholder="all statuses"
+        "Status", charts.STATUSES, key="runs_status", placeholder="all statuses"
     )
     datasets = columns[1].multiselect(
         "Dataset", sorted({r.dataset for r in all_runs}), key="runs_dataset", placeholder="all"
@@ -49,14 +35,7 @@ def filters(all_runs: list[Any]) -> list[Any]:
         "Model", sorted({r.model for r in all_runs}), key="runs_model", placeholder="all"
     )
     text = columns[3].text_input("Name contains", key="runs_text", placeholder="any name")
-    return [
-        r
-        for r in all_runs
-        if (not statuses or r.status in statuses)
-        and (not datasets or r.dataset in datasets)
-        and (not model_names or r.model in model_names)
-        and (text.lower() in r.name.lower())
-    ]
+    return charts.filter_runs(all_runs, statuses, datasets, model_names, text)
 
 
 def runs_table(shown: list[Any]) -> None:
@@ -86,22 +65,24 @@ def compare(selected: list[Any]) -> None:
     """Overlay the selected runs' curves and list the settings in which they differ."""
     keys = st.pills(
         "Curves",
-        list(COMPARE_KEYS),
+        list(charts.COMPARE_KEYS),
         default=["test/acc", "train/loss"],
         selection_mode="multi",
-        format_func=COMPARE_KEYS.get,
+        format_func=charts.COMPARE_KEYS.get,
         key="runs_compare_keys",
     )
     if not keys:
         st.info("Choose at least one curve to compare.")
         return
     curves = [
-        charts.run_curves(_label(run), runs.metrics(run.id, keys=list(keys)), list(keys))
+        charts.run_curves(charts.run_label(run), runs.metrics(run.id, keys=list(keys)), list(keys))
         for run in selected
     ]
     st.plotly_chart(charts.overlay(curves, list(keys)), key="runs_overlay")
     if len(selected) > 1:
-        differing = charts.differing_settings({_label(run): run.config for run in selected})
+        differing = charts.differing_settings(
+            {charts.run_label(run): run.config for run in selected}
+        )
         st.markdown("**Settings in which they differ**")
         if differing:
             st.dataframe(differing, hide_index=True, width="stretch", key="runs_diff")
@@ -149,10 +130,7 @@ def manage(run: Any) -> None:
         )
         if columns[1].button("Train further", icon=":material/fast_forward:", key="runs_further"):
             _resume(run.id, int(more))
-    checkpoint = next(
-        (p for p in (runs.checkpoint_path(run.id, w) for w in ("best", "last")) if p.is_file()),
-        None,
-    )
+    checkpoint = runs.saved_checkpoint(run.id)
     if checkpoint is not None:
         columns[2].download_button(
             f"{checkpoint.name} ({checkpoint.stat().st_size / 2**20:.1f} MiB)",
@@ -181,10 +159,10 @@ def manage(run: Any) -> None:
         key="runs_delete",
         on_click=_ask_delete,
         args=(run.id,),
-        disabled=run.status in ACTIVE,
-        help="Stop the run first." if run.status in ACTIVE else "Asks for confirmation.",
+        disabled=run.active,
+        help="Stop the run first." if run.active else "Asks for confirmation.",
     )
-    if st.session_state.get("runs_confirm_delete") == run.id and run.status not in ACTIVE:
+    if st.session_state.get("runs_confirm_delete") == run.id and not run.active:
         st.warning(
             f"Delete **{run.name}** with its checkpoints and metrics? This cannot be undone."
         )
@@ -220,15 +198,11 @@ def body(was_active: bool) -> None:
             icon=":material/info:",
         )
         return
-    active = [r for r in all_runs if r.status in ACTIVE]
-    counts = {s: sum(r.status == s for r in all_runs) for s in STATUSES}
-    st.caption(
-        " · ".join(f"{charts.STATUS_ICONS[s]} {n} {s}" for s, n in counts.items() if n)
-        + (" · updating every 2 s" if active else "")
-    )
+    active = [r for r in all_runs if r.active]
+    st.caption(charts.status_line(all_runs) + (" · updating every 2 s" if active else ""))
     shown = filters(all_runs)
     runs_table(shown)
-    by_label = {_label(r): r for r in shown}
+    by_label = {charts.run_label(r): r for r in shown}
     # a filtered-out or deleted run leaves the selection before the widget is drawn
     st.session_state.runs_selected = [
         label for label in st.session_state.get("runs_selected", []) if label in by_label
@@ -257,7 +231,7 @@ def body(was_active: bool) -> None:
 def main() -> None:
     st.title("Runs")
     try:
-        any_active = any(r.status in ACTIVE for r in runs.list_runs())
+        any_active = any(r.active for r in runs.list_runs())
     except CNNLabError as error:
         st.error(str(error))
         return

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_train_page import add_points, make_run  # same folder: the shared run-store builder
 
 from cnnlab import runs
 from cnnlab.charts.runs import differing_settings, metrics_csv, table_rows
@@ -31,7 +32,9 @@ def test_empty_store_says_how_to_start(runs_dir: Path) -> None:
     assert "No runs yet" in at.info[0].value
 
 
-def test_table_lists_every_run_and_filters_by_status(runs_dir: Path) -> None:
+def test_table_lists_every_run_and_filters_by_status(
+    runs_dir: Path, make_run: Callable[..., Any]
+) -> None:
     finished = make_run(runs_dir, name="good")
     failed = make_run(runs_dir, status="failed", error="boom", name="bad", logged_steps=10)
     at = open_page()
@@ -44,7 +47,9 @@ def test_table_lists_every_run_and_filters_by_status(runs_dir: Path) -> None:
     assert list(at.dataframe[0].value["id"]) == [failed]
 
 
-def test_selected_runs_overlay_on_shared_axes_with_their_differences(runs_dir: Path) -> None:
+def test_selected_runs_overlay_on_shared_axes_with_their_differences(
+    runs_dir: Path, make_run: Callable[..., Any]
+) -> None:
     a = make_run(runs_dir, name="a", lr=0.01)
     b = make_run(runs_dir, name="b", lr=0.05, optimizer="adam")
     at = open_page()
@@ -58,7 +63,9 @@ def test_selected_runs_overlay_on_shared_axes_with_their_differences(runs_dir: P
     assert diff.loc["optimizer", _label(b)] == "adam"
 
 
-def test_delete_asks_for_confirmation_then_removes_rows_and_folder(runs_dir: Path) -> None:
+def test_delete_asks_for_confirmation_then_removes_rows_and_folder(
+    runs_dir: Path, make_run: Callable[..., Any]
+) -> None:
     run_id = make_run(runs_dir, name="doomed")
     assert (runs_dir / run_id / "best.pt").is_file()
     at = open_page()
@@ -72,7 +79,9 @@ def test_delete_asks_for_confirmation_then_removes_rows_and_folder(runs_dir: Pat
     assert runs.metrics(run_id) == []
 
 
-def test_download_buttons_for_checkpoint_and_metrics(runs_dir: Path) -> None:
+def test_download_buttons_for_checkpoint_and_metrics(
+    runs_dir: Path, make_run: Callable[..., Any]
+) -> None:
     run_id = make_run(runs_dir, name="dl")
     at = open_page()
     at.multiselect(key="runs_selected").set_value([_label(run_id)]).run()
@@ -85,7 +94,9 @@ def test_download_buttons_for_checkpoint_and_metrics(runs_dir: Path) -> None:
     assert any(",test/acc,0.5," in line for line in lines)
 
 
-def test_a_run_started_elsewhere_appears_and_progresses(runs_dir: Path) -> None:
+def test_a_run_started_elsewhere_appears_and_progresses(
+    runs_dir: Path, make_run: Callable[..., Any], add_points: Callable[..., Any]
+) -> None:
     at = open_page()
     run_id = make_run(runs_dir, status="running", epochs=3, logged_steps=30, name="cli run")
     at.run()
