@@ -1,7 +1,9 @@
 """Network: the layer ledger of a preset or of the learner's own nn.Sequential.
 
-Thin page: widgets -> cnnlab.models (build / parse_sequential / to_code) ->
-cnnlab.shapes.trace (the ledger) -> cnnlab.charts.network (the layer-stack diagram).
+Thin page: widgets -> a RunConfig built by cnnlab.config.build_model -> cnnlab.shapes.trace
+(the ledger, cached by cnnlab.networks.network_key and the input shape) ->
+cnnlab.charts.network (the layer-stack diagram). The custom source is kept in
+st.session_state["custom_source"], which the Train and Feature maps pages start from.
 """
 
 from __future__ import annotations
@@ -10,58 +12,22 @@ import streamlit as st
 from torch import nn
 
 from app_shell import ensure_app_navigation
-from cnnlab import models
-from cnnlab.charts.network import LayerBox, layer_stack_figure
+from cnnlab import models, networks
+from cnnlab.charts.network import ledger_figure
+from cnnlab.config import CUSTOM, RunConfig, build_model
 from cnnlab.data import DATASETS
 from cnnlab.errors import ModelSpecError
-from cnnlab.shapes import trace
+from cnnlab.models.examples import BROKEN_LINEAR, SEED_001
+from cnnlab.shapes import Ledger, trace
 
 ensure_app_navigation()
-
-EXAMPLE = """import torch.nn as nn
-
-# The CIFAR-10 network of seed 001, with ReLUs added as it recommends.
-model = nn.Sequential(
-    nn.Conv2d(3, 32, 5, padding=2),
-    nn.ReLU(),
-    nn.MaxPool2d(2),
-    nn.Conv2d(32, 32, 5, padding=2),
-    nn.ReLU(),
-    nn.MaxPool2d(2),
-    nn.Conv2d(32, 64, 5, padding=2),
-    nn.ReLU(),
-    nn.MaxPool2d(2),
-    nn.Flatten(),
-    nn.Linear(64 * 4 * 4, 64),
-    nn.ReLU(),
-    nn.Linear(64, 10),
-)
-"""
-
-BROKEN_EXAMPLE = """import torch.nn as nn
-
-# LeNet's classifier glued onto seed 001's convolutions: the classic
-# "mat1 and mat2 shapes cannot be multiplied (64x1024 and 400x120)".
-model = nn.Sequential(
-    nn.Conv2d(3, 32, 5, padding=2),
-    nn.ReLU(),
-    nn.MaxPool2d(2),
-    nn.Conv2d(32, 32, 5, padding=2),
-    nn.ReLU(),
-    nn.MaxPool2d(2),
-    nn.Conv2d(32, 64, 5, padding=2),
-    nn.ReLU(),
-    nn.MaxPool2d(2),
-    nn.Flatten(),
-    nn.Linear(400, 120),
-    nn.ReLU(),
-    nn.Linear(120, 10),
-)
-"""
 
 INPUTS = ["cifar10", "mnist", "fashion_mnist", "custom"]
 SEED_DEFAULT = "as in the source"
 WIDTHS = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0]
+METRIC_HELP = {
+    "Receptive field": "In input pixels, of the last layer that still has a spatial map."
+}
 
 
 def _input_label(key: str) -> str:
@@ -72,29 +38,31 @@ def _input_label(key: str) -> str:
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
-def _preset(name: str, shape: tuple[int, int, int], num_classes: int, options: tuple) -> nn.Module:
-    return models.build(
-        name, in_channels=shape[0], num_classes=num_classes, input_size=shape[1:], **dict(options)
-    )
+def _model(config: RunConfig, shape: tuple[int, int, int], num_classes: int) -> nn.Module:
+    return build_model(config, shape, num_classes)
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
-def _custom(source: str) -> nn.Module:
-    return models.parse_sequential(source)
+@st.cache_resource(max_entries=32, show_spinner="Tracing the layers…")
+def _ledger(model_key: str, _model: nn.Module, input_shape: tuple[int, ...]) -> Ledger:
+    return trace(_model, input_shape)  # the first FLOP count costs seconds: once per network
 
 
 def _set_source(text: str) -> None:
     st.session_state["network_source"] = text
+    _keep_source()
+
+
+def _keep_source() -> None:
+    """Copy the editor's text to a key that outlives the widget (other pages read it)."""
+    st.session_state["custom_source"] = st.session_state["network_source"]
 
 
 def _source_error(error: ModelSpecError, source: str) -> None:
     """The parser's message, plus the offending line with a caret under the column."""
     st.error(str(error), icon="🚫")
-    lines = source.splitlines()
-    if error.line is not None and 1 <= error.line <= len(lines):
-        line = lines[error.line - 1]
-        caret = " " * (error.col or 0) + "^"
-        st.code(f"{error.line:>3} | {line}\n    | {caret}", language=None)
+    excerpt = models.error_excerpt(source, error)
+    if excerpt is not None:
+        st.code(excerpt, language=None)
 
 
 st.title("🧱 Network")
@@ -143,16 +111,20 @@ with controls:
         for note in info.notes:
             st.info(note, icon="💡")
     else:
-        st.session_state.setdefault("network_source", EXAMPLE)
+        # The widget's own key is dropped when another page runs; "custom_source" is not.
+        st.session_state.setdefault(
+            "network_source", st.session_state.get("custom_source") or SEED_001
+        )
         e1, e2, _ = st.columns([1, 1.4, 2])
-        e1.button("Example", on_click=_set_source, args=(EXAMPLE,), icon="📄")
+        e1.button("Example", on_click=_set_source, args=(SEED_001,), icon="📄")
         e2.button(
-            "Broken example", on_click=_set_source, args=(BROKEN_EXAMPLE,), icon="💥",
+            "Broken example", on_click=_set_source, args=(BROKEN_LINEAR,), icon="💥",
             help="Linear(400, 120) after a 64×4×4 feature map: the classic mat1/mat2 error.",
         )  # fmt: skip
         st.text_area(
             "Your nn.Sequential",
             key="network_source",
+            on_change=_keep_source,
             height=380,
             help="Only torch.nn layers with literal arguments; nothing you type is executed.",
         )
@@ -180,18 +152,20 @@ with shape_column:
         "for the costs below."
     )
 
+config: RunConfig
+if name is not None:
+    config = RunConfig(
+        model=name,
+        activation=None if activation == SEED_DEFAULT else activation,
+        batchnorm=batchnorm,
+        dropout=dropout,
+        width=width,
+    )
+else:
+    config = RunConfig(model=CUSTOM, custom_source=st.session_state["network_source"])
 model: nn.Module | None = None
 try:
-    if name is not None:
-        options = (
-            ("activation", None if activation == SEED_DEFAULT else activation),
-            ("batchnorm", batchnorm),
-            ("dropout", dropout),
-            ("width", width),
-        )
-        model = _preset(name, shape, num_classes, options)
-    else:
-        model = _custom(st.session_state["network_source"])
+    model = _model(config, shape, num_classes)
 except ModelSpecError as error:
     if name is None:
         _source_error(error, st.session_state["network_source"])
@@ -201,50 +175,26 @@ except ModelSpecError as error:
 if model is not None:
     for note in getattr(model, "cnnlab_notes", ()):
         st.warning(note, icon="📐")
-    ledger = trace(model, (1, *shape))  # a batch of one image
+    ledger = _ledger(networks.network_key(config, shape, num_classes), model, (1, *shape))
     if ledger.error is not None:
         st.error(
             f"Layer **{ledger.error.layer}** breaks: {ledger.error.message}.  \n"
             f"**Fix:** {ledger.error.fix}.",
             icon="💥",
         )
-    rows = ledger.rows
-    last_rf = next((r.receptive_field for r in reversed(rows) if r.receptive_field), None)
-    final = rows[-1].output_shape if rows and ledger.error is None else None
-    m1, m2, m3, m4, m5 = st.columns(5)
-    m1.metric("Parameters", f"{ledger.totals.params:,}")
-    m2.metric("MACs per image", f"{ledger.totals.macs / 1e6:,.2f} M")
-    m3.metric("Activations per image", f"{ledger.totals.activation_bytes / 2**20:,.2f} MiB")
-    m4.metric(
-        "Receptive field",
-        f"{last_rf.h.size}×{last_rf.w.size}" if last_rf else "—",
-        help="In input pixels, of the last layer that still has a spatial map.",
-    )
-    m5.metric("Output", "×".join(str(d) for d in final[1:]) if final else "broken")
-
-    boxes = (
-        [LayerBox("input", "Input", shape)]
-        + [
-            LayerBox(
-                f"{r.name} {r.type}" if r.name.isdigit() else r.name,  # unnamed Sequential layers
-                r.type,
-                r.output_shape[1:] if r.output_shape else None,
-            )
-            for r in rows
-        ]
-    )
-    broken = ledger.error.row + 1 if ledger.error is not None else None
-    st.plotly_chart(layer_stack_figure(boxes, broken), width="stretch")
+    for column, (label, value) in zip(st.columns(5), ledger.headline(), strict=True):
+        column.metric(label, value, help=METRIC_HELP.get(label))
+    st.plotly_chart(ledger_figure(ledger), width="stretch")
 
     st.subheader("Layer ledger")
     st.caption(
         f"Computed by {ledger.method}. Receptive field: size / jump / start of one output "
         "pixel in input pixels. " + " ".join(ledger.notes)
     )
-    table = [{**row, "#": str(row["#"])} for row in ledger.to_rows()]  # totals row has no index
+    table = ledger.to_rows()
     st.dataframe(table, hide_index=True, width="stretch", height=min(35 * len(table) + 38, 1400))
 
-    explained = [r for r in rows if r.formula is not None and r.formula.dims]
+    explained = ledger.explained_rows()
     if explained:
         with st.expander("Formulas, with the numbers", icon="🧮"):
             pick = st.selectbox(

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
+from cnnlab.shapes import Ledger
+
 FONT = {"family": "Inter, Segoe UI, sans-serif", "size": 12}
 BROKEN = "#dc2626"
 COLORS = {
@@ -145,6 +147,21 @@ def layer_stack_figure(layers: Sequence[LayerBox], broken: int | None = None) ->
         legend={"orientation": "h", "y": 1.08, "x": 0, "font": {**FONT, "size": 11}},
     )  # fmt: skip
     return figure
+
+
+def ledger_figure(ledger: Ledger) -> go.Figure:
+    """The layer stack of a traced network: its input, then every ledger row, the broken
+    one (if any) outlined. Unnamed Sequential layers ("3") are labelled "3 Conv2d"."""
+    boxes = [LayerBox("input", "Input", tuple(ledger.input_shape[1:]))] + [
+        LayerBox(
+            f"{r.name} {r.type}" if r.name.isdigit() else r.name,
+            r.type,
+            tuple(r.output_shape[1:]) if r.output_shape else None,
+        )
+        for r in ledger.rows
+    ]
+    broken = ledger.error.row + 1 if ledger.error is not None else None
+    return layer_stack_figure(boxes, broken)
 
 
 def _height(shape: tuple[int, ...] | None, max_hw: int, max_f: int) -> float:

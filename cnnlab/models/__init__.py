@@ -11,7 +11,7 @@ print(to_code(model))
 """
 
 from cnnlab.models import fast, presets  # noqa: F401  (registers the presets)
-from cnnlab.models.custom import ALLOWED_LAYERS, parse_sequential
+from cnnlab.models.custom import ALLOWED_LAYERS, error_excerpt, parse_sequential
 from cnnlab.models.export import to_code
 from cnnlab.models.fast import FastCifarNet
 from cnnlab.models.options import ACTIVATIONS, ModelOptions
@@ -32,6 +32,7 @@ __all__ = [
     "ModelOptions",
     "TrainingRecipe",
     "build",
+    "error_excerpt",
     "list_models",
     "model_info",
     "parse_sequential",

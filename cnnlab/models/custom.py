@@ -114,6 +114,18 @@ def parse_sequential(source: str) -> nn.Sequential:
     return model
 
 
+def error_excerpt(source: str, error: ModelSpecError) -> str | None:
+    """The line of ``source`` an error points at, numbered, with a caret under its column.
+
+    None when the error has no line (or the line is not in ``source``).
+    """
+    lines = source.splitlines()
+    if error.line is None or not 1 <= error.line <= len(lines):
+        return None
+    caret = " " * (error.col or 0) + "^"
+    return f"{error.line:>3} | {lines[error.line - 1]}\n    | {caret}"
+
+
 def _fail(node: ast.AST, message: str) -> None:
     raise ModelSpecError(message, getattr(node, "lineno", None), getattr(node, "col_offset", None))
 

@@ -97,13 +97,42 @@ class Ledger:
     method: str  # "formulas" (nothing run) or "forward hooks" (one batch-1 forward pass)
     notes: tuple[str, ...] = ()
 
+    @property
+    def output_shape(self) -> Shape | None:
+        """What the network outputs; None when a layer breaks (or there is no layer)."""
+        return self.rows[-1].output_shape if self.rows and self.error is None else None
+
+    @property
+    def receptive_field(self) -> ReceptiveField | None:
+        """The receptive field of the last layer that still has a spatial map."""
+        return next((r.receptive_field for r in reversed(self.rows) if r.receptive_field), None)
+
+    def explained_rows(self) -> list[LedgerRow]:
+        """The rows whose output size has a formula to show (conv, pool, ...)."""
+        return [r for r in self.rows if r.formula is not None and r.formula.dims]
+
+    def headline(self) -> list[tuple[str, str]]:
+        """(label, value) of the totals worth a metric: parameters, MACs, activations per image,
+        the final receptive field and the output shape ("broken" when a layer breaks)."""
+        t, rf, out = self.totals, self.receptive_field, self.output_shape
+        return [
+            ("Parameters", f"{t.params:,}"),
+            ("MACs per image", f"{t.macs / 1e6:,.2f} M"),
+            ("Activations per image", f"{t.activation_bytes / 2**20:,.2f} MiB"),
+            ("Receptive field", f"{rf.h.size}×{rf.w.size}" if rf else "—"),
+            ("Output", "×".join(str(d) for d in out[1:]) if out else "broken"),
+        ]
+
     def to_rows(self) -> list[dict[str, object]]:
-        """Plain dicts for st.dataframe, with human units, and a totals row at the end."""
+        """Plain dicts for st.dataframe, with human units, and a totals row at the end.
+
+        Every "#" is text (the totals row has none), so the column has a single type.
+        """
         table: list[dict[str, object]] = []
         for row in self.rows:
             table.append(
                 {
-                    "#": row.index,
+                    "#": str(row.index),
                     "layer": row.name,
                     "type": row.type,
                     "input": _shape_text(row.input_shape),

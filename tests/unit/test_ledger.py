@@ -266,3 +266,20 @@ def test_random_sequentials_match_a_real_forward_or_both_refuse() -> None:
             with pytest.raises(RuntimeError), torch.no_grad():
                 model.eval()(torch.zeros(2, *chw))
     assert valid > 30
+
+
+def test_headline_and_explained_rows_of_a_working_and_a_broken_net() -> None:
+    ledger = trace(seq_cifar(), (1, 3, 32, 32))
+    assert ledger.headline() == [
+        ("Parameters", "145,578"),
+        ("MACs per image", f"{ledger.totals.macs / 1e6:,.2f} M"),
+        ("Activations per image", f"{ledger.totals.activation_bytes / 2**20:,.2f} MiB"),
+        ("Receptive field", "36×36"),  # pool3, the last layer with a spatial map
+        ("Output", "10"),
+    ]
+    assert [r.type for r in ledger.explained_rows()][:6] == ["Conv2d", "MaxPool2d"] * 3
+    relu_net = trace(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), (1, 3, 8, 8))
+    assert [r.type for r in relu_net.explained_rows()] == ["Conv2d"]  # no formula for a ReLU
+    assert {row["#"] for row in ledger.to_rows()} == {"", *(str(i) for i in range(9))}
+    broken = trace(seq_cifar(linear_in=400), (1, 3, 32, 32))
+    assert broken.output_shape is None and broken.headline()[-1] == ("Output", "broken")
