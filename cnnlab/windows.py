@@ -324,6 +324,45 @@ def pad_image(image: torch.Tensor, padding: int | Sequence[int], mode: PaddingMo
     return padded.round().clamp(0, 255).to(torch.uint8)
 
 
+def pad_every_mode(
+    grid: Sequence[Sequence[float]] | torch.Tensor, padding: int | Sequence[int]
+) -> dict[PaddingMode, PaddedGrid | str]:
+    """The grid padded in each of PADDING_MODES; where a mode refuses, its reason instead."""
+    padded: dict[PaddingMode, PaddedGrid | str] = {}
+    for mode in PADDING_MODES:
+        try:
+            padded[mode] = pad_grid(grid, padding, mode)
+        except ShapeError as error:
+            padded[mode] = str(error)
+    return padded
+
+
+def pad_image_every_mode(
+    image: torch.Tensor, padding: int | Sequence[int]
+) -> dict[PaddingMode, torch.Tensor | str]:
+    """A uint8 image [C, H, W] padded in each of PADDING_MODES (or the mode's refusal)."""
+    images: dict[PaddingMode, torch.Tensor | str] = {}
+    for mode in PADDING_MODES:
+        try:
+            images[mode] = pad_image(image, padding, mode)  # [C, H', W']
+        except ShapeError as error:
+            images[mode] = str(error)
+    return images
+
+
+def resize_grid(grid: Sequence[Sequence[float]], rows: int, cols: int) -> Grid:
+    """The grid cut or extended with zeros to ``rows`` x ``cols``; the values that fit stay."""
+    return [
+        [float(grid[r][c]) if r < len(grid) and c < len(grid[0]) else 0.0 for c in range(cols)]
+        for r in range(rows)
+    ]
+
+
+def grid_text(grid: Sequence[Sequence[float]]) -> str:
+    """A grid printed in aligned columns, as torch's output reads in the seeds."""
+    return "\n".join("  ".join(f"{fmt(v):>5}" for v in row) for row in grid)
+
+
 def _pool_size(length: int, kernel: int, stride: int, pad: int, dilation: int,
                ceil_mode: bool) -> tuple[int, int]:  # fmt: skip
     """(torch's output length, the length before the drop rule) for one pooling axis."""
@@ -671,3 +710,29 @@ def _arg(value: tuple[int, int] | str) -> str:
     if isinstance(value, str):
         return repr(value)
     return str(value[0]) if value[0] == value[1] else str(tuple(value))
+
+
+# Arguments torch fills in itself: layer_call leaves them out.
+TORCH_DEFAULTS: dict[str, object] = {
+    "stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True, "output_padding": 0,
+    "padding_mode": "zeros", "ceil_mode": False, "count_include_pad": True, "start_dim": 1,
+    "end_dim": -1,
+}  # fmt: skip
+_POSITIONAL = ("in_channels", "out_channels", "in_features", "out_features", "num_features")
+
+
+def layer_call(layer_type: str, params: dict[str, object]) -> str:
+    """How ``build_layer(layer_type, **params)`` is written in PyTorch, shortest form:
+    ``nn.Conv2d(3, 6, kernel_size=3)`` (sizes first, torch's defaults and Nones left out)."""
+    args = [_py(params[k]) for k in _POSITIONAL if k in params]
+    for key, value in params.items():
+        if key in _POSITIONAL or value is None or _py(value) == _py(TORCH_DEFAULTS.get(key)):
+            continue
+        args.append(f"{key}={_py(value)}")
+    return f"nn.{layer_type}({', '.join(args)})"
+
+
+def _py(value: object) -> str:
+    if isinstance(value, tuple) and len(value) == 2 and value[0] == value[1]:
+        return str(value[0])
+    return repr(value)

@@ -1,6 +1,6 @@
 """The output-size lab: every size formula as a live calculator, checked against torch.
 
-Thin page: widgets -> cnnlab.{windows, shapes, samples} -> cnnlab.charts.windows.
+Thin page: widgets -> cnnlab.{seed_examples, windows, shapes, samples} -> cnnlab.charts.windows.
 """
 
 from __future__ import annotations
@@ -19,16 +19,19 @@ from cnnlab.charts.windows import (
 )
 from cnnlab.errors import ShapeError
 from cnnlab.samples import load_sample
+from cnnlab.seed_examples import DEFAULTS, PRESETS, SEED_004_CODE, SEED_NOTES, example_state
 from cnnlab.shapes import explain
 from cnnlab.windows import (
     LAYER_TYPES,
     PADDING_MODES,
     GridLayer,
     build_layer,
-    fmt,
-    pad_grid,
-    pad_image,
+    grid_text,
+    layer_call,
+    pad_every_mode,
+    pad_image_every_mode,
     padding_limits,
+    resize_grid,
     run_on_zeros,
     slide,
     to_code,
@@ -36,108 +39,10 @@ from cnnlab.windows import (
 
 ensure_app_navigation()
 
-# --- the seeds' examples ------------------------------------------------------------------
-
-GRID_001 = [[1, 2, 0, 3, 1], [0, 1, 2, 3, 1], [1, 2, 1, 0, 0], [5, 2, 3, 1, 1], [2, 1, 0, 1, 1]]
-KERNEL_001 = [[1, 2, 1], [0, 1, 0], [2, 1, 0]]
-GRID_000 = [[3, 4, 6, 5, 7], [2, 4, 6, 8, 2], [1, 6, 7, 8, 4], [9, 7, 4, 6, 2], [3, 7, 5, 4, 1]]
-KERNEL_000 = [[1, 2, 3], [4, 5, 6], [7, 8, 9]]
-POOL_000 = [[3, 4, 6, 5], [2, 4, 6, 8], [1, 6, 7, 8], [9, 7, 4, 6]]
-GRID_004 = [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]]
-
-DEFAULTS: dict[str, Any] = {
-    "os_layer": "Conv2d", "os_in_c": 1, "os_out_c": 1, "os_kh": 3, "os_kw": 3,
-    "os_sh": 1, "os_sw": 1, "os_pad_kind": "number", "os_ph": 0, "os_pw": 0,
-    "os_dh": 1, "os_dw": 1, "os_groups": 1, "os_bias": False, "os_pmode": "zeros",
-    "os_ceil": False, "os_cip": True, "os_pool_stride_default": True, "os_oph": 0, "os_opw": 0,
-    "os_out_h": 1, "os_out_w": 1, "os_in_f": 1024, "os_out_f": 64, "os_start_dim": 1,
-    "os_end_dim": -1, "os_batched": True, "os_n": 1, "os_c": 1, "os_h": 5, "os_w": 5,
-    "os_f": 1024, "os_step": 0, "os_scatter": 0, "os_pm_pad": 1, "os_pm_img_pad": 6,
-    "os_pm_image": 0,
-}  # fmt: skip
-
-
-def _conv(kernel: list[list[float]], grid: list[list[float]], **extra: Any) -> dict[str, Any]:
-    h, w = len(grid), len(grid[0])
-    return {"os_layer": "Conv2d", "os_kh": len(kernel), "os_kw": len(kernel[0]), "os_h": h,
-            "os_w": w, "grid": grid, "kernel": kernel, **extra}  # fmt: skip
-
-
-def _pool(kind: str, k: int, grid: list[list[float]], **extra: Any) -> dict[str, Any]:
-    return {"os_layer": kind, "os_kh": k, "os_kw": k, "os_h": len(grid), "os_w": len(grid[0]),
-            "grid": grid, **extra}  # fmt: skip
-
-
-PRESETS: dict[str, dict[str, Any]] = {
-    "seed 001: 5x5 with 3x3 kernel": _conv(KERNEL_001, GRID_001),
-    "seed 001: the same at stride 2": _conv(KERNEL_001, GRID_001, os_sh=2, os_sw=2),
-    "seed 001: padding=1 keeps 5x5": _conv(KERNEL_001, GRID_001, os_ph=1, os_pw=1),
-    "seed 000: padding=1 with kernel 1..9": _conv(KERNEL_000, GRID_000, os_ph=1, os_pw=1),
-    "seed 000: stride=2 with kernel 1..9": _conv(KERNEL_000, GRID_000, os_sh=2, os_sw=2),
-    "seed 000: 4x4 MaxPool2d(2)": _pool("MaxPool2d", 2, POOL_000),
-    "seed 001/002: MaxPool2d(3) ceil_mode=True": _pool("MaxPool2d", 3, GRID_001, os_ceil=True),
-    "seed 001/002: MaxPool2d(3) ceil_mode=False": _pool("MaxPool2d", 3, GRID_001),
-    "ceil_mode drops a window: MaxPool2d(3, stride=3, padding=1)": _pool(
-        "MaxPool2d", 3, GRID_001, os_ceil=True, os_pool_stride_default=False, os_sh=3,
-        os_sw=3, os_ph=1, os_pw=1,
-    ),
-    "AvgPool2d(2) ceil_mode: the partial corner window": _pool(
-        "AvgPool2d", 2, GRID_001, os_ceil=True
-    ),
-    "dilation 2: a 3x3 kernel that spans 5x5": _conv(
-        KERNEL_001, [[*row, 1, 0] for row in GRID_001] + [[1, 0, 2, 1, 0, 1, 2]] * 2,
-        os_dh=2, os_dw=2,
-    ),
-    "seed 004: reflect padding, 1x1 kernel on 1..16": _conv(
-        [[1]], GRID_004, os_ph=1, os_pw=1, os_pmode="reflect"
-    ),
-    "ConvTranspose2d: stride 2 doubles 3x3 to 6x6": {
-        "os_layer": "ConvTranspose2d", "os_kh": 3, "os_kw": 3, "os_sh": 2, "os_sw": 2,
-        "os_ph": 1, "os_pw": 1, "os_oph": 1, "os_opw": 1, "os_h": 3, "os_w": 3,
-        "grid": [[1, 2, 0], [0, 1, 3], [2, 1, 1]], "kernel": KERNEL_001,
-    },
-    "seed 002: CIFAR-10 [64,3,32,32] -> Conv2d(3, 6, 3)": {
-        "os_layer": "Conv2d", "os_in_c": 3, "os_out_c": 6, "os_bias": True, "os_n": 64,
-        "os_c": 3, "os_h": 32, "os_w": 32,
-    },
-    "seed 001: CIFAR-10 Conv2d(3, 32, 5, padding=2)": {
-        "os_layer": "Conv2d", "os_in_c": 3, "os_out_c": 32, "os_kh": 5, "os_kw": 5, "os_ph": 2,
-        "os_pw": 2, "os_bias": True, "os_n": 64, "os_c": 3, "os_h": 32, "os_w": 32,
-    },
-    "seed 000: Conv2d(5, 10, 3) on 100x100": {
-        "os_layer": "Conv2d", "os_in_c": 5, "os_out_c": 10, "os_bias": True, "os_n": 1,
-        "os_c": 5, "os_h": 100, "os_w": 100,
-    },
-    "seed 001: Flatten [64,64,4,4] -> 1024": {
-        "os_layer": "Flatten", "os_n": 64, "os_c": 64, "os_h": 4, "os_w": 4,
-    },
-    "seed 001: Linear(1024, 64)": {
-        "os_layer": "Linear", "os_in_f": 1024, "os_out_f": 64, "os_bias": True, "os_n": 64,
-        "os_f": 1024,
-    },
-}  # fmt: skip
-SEED_NOTES = {
-    "seed 000: padding=1 with kernel 1..9": (
-        "Seed 000 defines `convlayer` but then calls `conv_layer(input)`, which raises a "
-        "NameError. The code below uses one name throughout."
-    ),
-    "seed 004: reflect padding, 1x1 kernel on 1..16": (
-        "Seed 004 builds its input with `torch.range(1, 48)`, which is deprecated (and "
-        "includes its end); `torch.arange(1, 49.)` gives the same values."
-    ),
-}
-
 
 def _apply_preset() -> None:
     """Reset every widget to its default, then to the chosen example's values."""
-    preset = PRESETS[st.session_state.os_preset]
-    for key, value in DEFAULTS.items():
-        st.session_state[key] = value
-    for key, value in preset.items():
-        if key.startswith("os_"):
-            st.session_state[key] = value
-    st.session_state.os_grid = [list(map(float, r)) for r in preset.get("grid", GRID_001)]
-    st.session_state.os_kernel = [list(map(float, r)) for r in preset.get("kernel", KERNEL_001)]
+    st.session_state.update(example_state(st.session_state.os_preset))
     st.session_state.os_version += 1
 
 
@@ -239,30 +144,6 @@ def _input_widgets(layer_type: str) -> tuple[int, ...]:
     return (int(n), int(c), h, w) if batched else (int(c), h, w)
 
 
-TORCH_DEFAULTS: dict[str, Any] = {
-    "stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True, "output_padding": 0,
-    "padding_mode": "zeros", "ceil_mode": False, "count_include_pad": True, "start_dim": 1,
-    "end_dim": -1,
-}  # fmt: skip
-POSITIONAL = ("in_channels", "out_channels", "in_features", "out_features", "num_features")
-
-
-def _call(layer_type: str, params: dict[str, Any]) -> str:
-    """How the layer is written in PyTorch, e.g. nn.Conv2d(3, 6, kernel_size=3)."""
-    args = [_py(params[k]) for k in POSITIONAL if k in params]
-    for key, value in params.items():
-        if key in POSITIONAL or value is None or _py(value) == _py(TORCH_DEFAULTS.get(key)):
-            continue
-        args.append(f"{key}={_py(value)}")
-    return f"nn.{layer_type}({', '.join(args)})"
-
-
-def _py(value: Any) -> str:
-    if isinstance(value, tuple) and len(value) == 2 and value[0] == value[1]:
-        return str(value[0])
-    return repr(value)
-
-
 def _result(layer_type: str, params: dict[str, Any], shape: tuple[int, ...]) -> Any:
     """Formulas, parameter count and the torch badge; an error box when torch would refuse."""
     try:
@@ -279,7 +160,7 @@ def _result(layer_type: str, params: dict[str, Any], shape: tuple[int, ...]) -> 
     left, right = st.columns(2)
     left.metric("output shape", str(explanation.output_shape), help=f"input {tuple(shape)}")
     right.metric("learnable parameters", f"{explanation.params:,}")
-    call = f"{_call(layer_type, params)}(torch.zeros{tuple(shape)}).shape"
+    call = f"{layer_call(layer_type, params)}(torch.zeros{tuple(shape)}).shape"
     if run is None:
         st.badge("too large to run here: formulas only", icon=":material/info:", color="gray")
     elif run.output_shape == explanation.output_shape:
@@ -313,9 +194,7 @@ def _editor(label: str, state_key: str, rows: int, cols: int, help: str) -> list
     """An editable grid of numbers; resizing keeps the values that still fit."""
     base = st.session_state[state_key]
     if len(base) != rows or len(base[0]) != cols:
-        base = [[base[r][c] if r < len(base) and c < len(base[0]) else 0.0 for c in range(cols)]
-                for r in range(rows)]  # fmt: skip
-        st.session_state[state_key] = base
+        base = st.session_state[state_key] = resize_grid(base, rows, cols)
         st.session_state.os_version += 1
     frame = pd.DataFrame(base, columns=[str(c) for c in range(cols)])
     edited = st.data_editor(
@@ -386,8 +265,7 @@ def _sliding_window(layer_type: str, layer: Any) -> None:
             st.caption(note)
         st.code(to_code(grid, spec), language="python")
         st.caption("Output printed by torch:")
-        st.code("\n".join("  ".join(f"{fmt(v):>5}" for v in row) for row in result.output),
-                language=None)  # fmt: skip
+        st.code(grid_text(result.output), language=None)
 
 
 def _padding_modes() -> None:
@@ -397,13 +275,7 @@ def _padding_modes() -> None:
     grid = st.session_state.os_grid
     size = (len(grid), len(grid[0]))
     pad = st.slider("padding", 1, 6, key="os_pm_pad", help="Rings of padding on every side.")
-    padded: dict[str, Any] = {}
-    for mode in PADDING_MODES:
-        try:
-            padded[mode] = pad_grid(grid, pad, mode)
-        except ShapeError as error:
-            padded[mode] = str(error)
-    st.plotly_chart(padding_modes_figure(padded))
+    st.plotly_chart(padding_modes_figure(pad_every_mode(grid, pad)))
     limits = padding_limits(size)
     st.table(pd.DataFrame({"mode": list(limits), f"on this {size[0]}x{size[1]} grid":
                            list(limits.values())}).set_index("mode"))  # fmt: skip
@@ -416,28 +288,11 @@ def _padding_modes() -> None:
                              help="One test image per class from the bundled sample.")  # fmt: skip
         img_pad = st.slider("image padding (pixels)", 1, 40, key="os_pm_img_pad",
                             help="Reflect needs < 32 on a 32x32 image, circular ≤ 32.")  # fmt: skip
-    images: dict[str, Any] = {}
-    for mode in PADDING_MODES:
-        try:
-            images[mode] = pad_image(sample.images[index], img_pad, mode)  # [3, H', W']
-        except ShapeError as error:
-            images[mode] = str(error)
+    images = pad_image_every_mode(sample.images[index], img_pad)  # mode -> [3, H', W']
     with right:
         st.plotly_chart(padding_modes_image_figure(images, img_pad))
     with st.expander("In PyTorch (seed 004's example, corrected)"):
-        st.code(
-            "import torch\nfrom torch import nn\n\n"
-            "x = torch.arange(1, 49.).reshape(1, 3, 4, 4)  # seed 004 used the deprecated "
-            "torch.range(1, 48)\n"
-            "conv = nn.Conv2d(3, 3, 1, padding=1, padding_mode='reflect', bias=False)\n"
-            "conv.weight.data = torch.ones(3, 3, 1, 1)\n"
-            "print(conv(x).shape)  # torch.Size([1, 3, 6, 6])\n\n"
-            "# the padding alone, without a conv:\n"
-            "import torch.nn.functional as F\n"
-            "print(F.pad(x, (1, 1, 1, 1), mode='reflect'))  # also 'replicate', 'circular', "
-            "'constant'",
-            language="python",
-        )
+        st.code(SEED_004_CODE, language="python")
 
 
 def main() -> None:
