@@ -25,6 +25,7 @@ from torch import nn
 from cnnlab.data import DatasetInfo
 from cnnlab.errors import ModelSpecError
 from cnnlab.shapes import Ledger, input_region
+from cnnlab.shapes.receptive import ReceptiveField
 
 CONV = (nn.Conv2d, nn.ConvTranspose2d)
 POOL = (
@@ -216,6 +217,39 @@ def receptive_region(
         return None
     height, width = ledger.input_shape[-2:]
     return input_region(row.receptive_field, y, x, (height, width))
+
+
+def map_kind(model: nn.Module, map_name: str) -> str | None:
+    """:func:`layer_kind` of the module behind a :func:`feature_maps` name ("relu1#2" -> relu1)."""
+    modules = dict(model.named_modules())
+    module = modules.get(map_name.split("#")[0])
+    return layer_kind(module) if module is not None else None
+
+
+def map_summary(output: np.ndarray) -> str:
+    """ "min · max · mean" of one layer's maps ``[C, H, W]``, and the share of exact zeros."""
+    zero = float((output == 0).mean())
+    return f"min {output.min():.3g} · max {output.max():.3g} · mean {output.mean():.3g}" + (
+        f" · {100 * zero:.0f} % zeros" if zero > 0 else ""
+    )
+
+
+def shape_text(shape: Sequence[int]) -> str:
+    """A tensor shape as torch users read it: ``[1, 6, 28, 28]``."""
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def receptive_field_text(layer: str, field: ReceptiveField, y: int, x: int) -> str:
+    """What pixel (y, x) of ``layer`` sees, in words (markdown), from its receptive field."""
+    h, w = field.h, field.w
+    return (
+        f"Receptive field of `{layer}`: **{h.size}×{w.size}** input pixels; "
+        f"neighbouring pixels of this map are **{h.jump}** input pixels apart (jump); "
+        f"pixel (0, 0) is centred on input ({h.start:g}, {w.start:g}). "
+        f"So pixel ({y}, {x}) is centred on ({h.start + y * h.jump:g}, "
+        f"{w.start + x * w.jump:g}); where the window passes the border it "
+        "sees zero padding, and the outline is clipped to the image."
+    )
 
 
 def _count_forward() -> None:

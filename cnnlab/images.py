@@ -111,6 +111,27 @@ def normalize(x: torch.Tensor, info: DatasetInfo) -> torch.Tensor:
     return (x.float() / 255.0 - mean) / std  # [N, C, H, W]
 
 
+def enlarged(image: Image.Image, target: int = 240) -> Image.Image:
+    """``image`` with its long side ``target`` px: small ones (CIFAR's 32 px) blown up with
+    crisp pixels (nearest), large ones shrunk smoothly (Lanczos)."""
+    scale = target / max(image.size)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    method = Image.Resampling.NEAREST if scale > 1 else Image.Resampling.LANCZOS
+    return image.resize(size, method)
+
+
+def pipeline_text(info: DatasetInfo) -> str:
+    """What :func:`to_model_input` does to a picture for ``info``, as a markdown list."""
+    size, mode = info.size, "grayscale" if info.channels == 1 else "RGB"
+    mean, std = (", ".join(f"{v:.3f}" for v in values) for values in (info.mean, info.std))
+    return (
+        f"- short side resized to **{size}** px, then center-cropped to **{size}×{size}** "
+        f"({mode})\n"
+        f"- normalised like training: (x/255 − mean) / std with mean `({mean})`, std `({std})`\n"
+        f"- tensor shape **[1, {info.channels}, {size}, {size}]**"
+    )
+
+
 def _open(data: bytes, max_pixels: int) -> Image.Image:
     """Identify the image from its header (no pixel decoding) and enforce the pixel budget."""
     try:

@@ -1,15 +1,12 @@
 """Feature maps: what every conv, activation, BatchNorm and pooling layer sees.
 
-Thin page: widgets -> cnnlab (images, features, models, runs, shapes) -> charts.
-Everything expensive is cached by the image's content and the weights' identity
-(preset + options + seed, or run id + checkpoint + its mtime), so moving a slider
-re-draws charts without running the network again.
+Thin page: widgets -> cnnlab (networks, gallery, images, features, shapes) -> charts.
+Everything expensive is cached by the picture's content key and the network's key
+(cnnlab.networks: architecture + options + seed, or run id + checkpoint version), so
+moving a slider re-draws charts without running the network again.
 """
 
 from __future__ import annotations
-
-import hashlib
-from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
@@ -18,84 +15,41 @@ from PIL import Image
 from torch import nn
 
 from app_shell import ensure_app_navigation
-from cnnlab import features, images, models
+from cnnlab import features, gallery, images, models, networks
 from cnnlab.charts import features as charts
-from cnnlab.data import DATASETS, DatasetInfo, available_datasets, load_split, normalize
+from cnnlab.config import CUSTOM, RunConfig
+from cnnlab.data import DATASETS, DatasetInfo, TensorSplit
 from cnnlab.errors import CNNLabError
-from cnnlab.samples import load_sample
+from cnnlab.gallery import Picture
+from cnnlab.models.examples import SMALL_CONVS
+from cnnlab.networks import Network
 from cnnlab.shapes import Ledger, trace
 
 ensure_app_navigation()
 
-CUSTOM = "custom"
-CUSTOM_EXAMPLE = """nn.Sequential(
-    nn.Conv2d(3, 16, 3, padding=1),
-    nn.ReLU(),
-    nn.MaxPool2d(2),
-    nn.Conv2d(16, 32, 3, padding=1),
-    nn.ReLU(),
-    nn.MaxPool2d(2),
-)"""
 KIND_ICON = {"conv": "🟧", "activation": "⚡", "batchnorm": "📏", "pool": "🔽"}
 NORMALIZATION_LABELS = {"layer": "per layer", "channel": "per channel"}
 
 
-@dataclass(frozen=True)
-class Network:
-    """The chosen network: its weights' identity (cache key), module and input pipeline."""
-
-    key: str
-    title: str
-    model: nn.Module
-    info: DatasetInfo
-    run_id: str | None = None
-    random_twin: nn.Module | None = None  # same architecture, seeded random weights
-    random_key: str | None = None
-
-
-@dataclass(frozen=True)
-class Picture:
-    key: str  # content identity: "sample:17", "test:4031" or the sha256 of the upload
-    image: Image.Image  # RGB, any size
-    caption: str
-    label: str | None = None  # the true class of a CIFAR-10 image
-
-
 # ---------------------------------------------------------------------------- cached work
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _preset(name: str, activation: str | None, batchnorm: bool | None, seed: int) -> nn.Module:
-    options = {"activation": activation, "batchnorm": batchnorm}
-    return features.build_seeded(lambda: models.build(name, **options), seed)
-
-
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _custom(source: str, seed: int) -> nn.Module:
-    return features.build_seeded(lambda: models.parse_sequential(source), seed)
+def _random(config: RunConfig, info: DatasetInfo) -> Network:
+    return networks.random_network(config, info)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the checkpoint…")
-def _trained(run_id: str, which: str, mtime: float) -> tuple[nn.Module, dict, nn.Module]:
-    from cnnlab import runs
-    from cnnlab.config import RunConfig, build_model
-
-    model, payload = runs.load_trained_model(run_id, which)
-    payload = {k: v for k, v in payload.items() if k not in ("model", "optimizer", "scheduler")}
-    config = RunConfig.from_dict(payload["config"])
-    shape = tuple(int(d) for d in payload["input_shape"])
-    twin = features.build_seeded(
-        lambda: build_model(config, shape, len(payload["classes"])), config.seed
-    )
-    return model, payload, twin
+def _trained(run_id: str, which: str, version: float) -> Network:
+    return networks.trained_network(run_id, which)
 
 
 @st.cache_resource(show_spinner="Decoding the CIFAR-10 test split…")
-def _test_split():
-    return load_split("cifar10", "test")
+def _split(source: str) -> TensorSplit:
+    return gallery.load_source(source)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _decode(data: bytes, name: str) -> np.ndarray:
-    return np.asarray(images.validate_upload(name, data))  # uint8 [H, W, 3]
+def _upload(data: bytes, name: str) -> Picture:
+    return gallery.upload_picture(name, data)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -136,15 +90,14 @@ def main() -> None:
         return
 
     info = network.info
-    view = _view(f"{picture.key}|{info.channels}x{info.size}", picture.image, info)
-    pixels = images.to_uint8_tensor(Image.fromarray(view)).unsqueeze(0)  # uint8 [1, C, S, S]
-    x = normalize(pixels, info)  # [1, C, S, S]
+    view = _view(picture.view_key(info), picture.image, info)
+    x = images.to_model_input(Image.fromarray(view), info)  # [1, C, S, S]; view is already S×S
     _show_input(picture, view, info)
 
     ledger = _ledger(network.key, network.model, tuple(x.shape))
     if ledger.error is not None:
         st.error(
-            f"This network cannot take a {_shape(tuple(x.shape))} input: layer "
+            f"This network cannot take a {features.shape_text(x.shape)} input: layer "
             f"`{ledger.error.layer}`: {ledger.error}"
         )
         return
@@ -193,51 +146,19 @@ def main() -> None:
 
 def _choose_network() -> Network | None:
     st.sidebar.header("Network")
-    runs_available = _finished_runs()
+    runs_available = networks.finished_runs()
     wanted_run = st.query_params.get("run")
     modes = ["Random weights", "Trained checkpoint"]
     if "fm_mode" not in st.session_state:
         st.session_state.fm_mode = modes[1] if wanted_run in runs_available else modes[0]
     mode = st.sidebar.radio("Weights", modes, key="fm_mode", horizontal=True)
     if mode == modes[1]:
-        if not runs_available:
-            st.sidebar.info("No finished run has a checkpoint yet: train one on the Train page.")
-            return None
-        ids = list(runs_available)
-        if "fm_run" not in st.session_state or st.session_state.fm_run not in ids:
-            st.session_state.fm_run = wanted_run if wanted_run in ids else ids[0]
-        run_id = st.sidebar.selectbox(
-            "Run", ids, key="fm_run", format_func=lambda rid: runs_available[rid]
-        )
-        which = st.sidebar.segmented_control(
-            "Checkpoint", ["best", "last"], default="best", required=True, key="fm_which"
-        )
-        st.query_params["run"] = run_id
-        try:
-            from cnnlab import runs
-
-            path = runs.checkpoint_path(run_id, which)
-            model, payload, twin = _trained(run_id, which, path.stat().st_mtime)
-        except (CNNLabError, OSError) as error:
-            st.error(f"Cannot load run {run_id}: {error}")
-            return None
-        seed = payload["config"].get("seed", 0)
-        return Network(
-            key=f"run:{run_id}:{which}:{path.stat().st_mtime}",
-            title=runs_available[run_id],
-            model=model,
-            info=features.checkpoint_input(payload),
-            run_id=run_id,
-            random_twin=twin,
-            random_key=f"run-init:{run_id}:{seed}",
-        )
-
+        return _trained_network(runs_available, wanted_run)
     if "run" in st.query_params:
         del st.query_params["run"]
-    names = [*models.list_models(), CUSTOM]
     name = st.sidebar.selectbox(
         "Network",
-        names,
+        [*models.list_models(), CUSTOM],
         key="fm_preset",
         format_func=lambda n: (
             "Your own nn.Sequential" if n == CUSTOM else models.model_info(n).title
@@ -260,24 +181,41 @@ def _choose_network() -> Network | None:
         )
         seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, key="fm_seed"))
     batchnorm_option = None if batchnorm == bool(preset.defaults.batchnorm) else batchnorm
+    config = RunConfig(model=name, activation=activation, batchnorm=batchnorm_option, seed=seed)
     try:
-        model = _preset(name, activation, batchnorm_option, seed)
+        network = _random(config, DATASETS.get(preset.dataset, DATASETS["cifar10"]))
     except CNNLabError as error:
         st.error(str(error))
         return None
     st.sidebar.caption(preset.description)
-    return Network(
-        key=f"preset:{name}:{activation}:{batchnorm_option}:{seed}",
-        title=f"{preset.title} · random weights (seed {seed})",
-        model=model,
-        info=DATASETS.get(preset.dataset, DATASETS["cifar10"]),
+    return network
+
+
+def _trained_network(runs_available: dict[str, str], wanted_run: str | None) -> Network | None:
+    if not runs_available:
+        st.sidebar.info("No finished run has a checkpoint yet: train one on the Train page.")
+        return None
+    ids = list(runs_available)
+    if "fm_run" not in st.session_state or st.session_state.fm_run not in ids:
+        st.session_state.fm_run = wanted_run if wanted_run in ids else ids[0]
+    run_id = st.sidebar.selectbox(
+        "Run", ids, key="fm_run", format_func=lambda rid: runs_available[rid]
     )
+    which = st.sidebar.segmented_control(
+        "Checkpoint", list(networks.CHECKPOINTS), default="best", required=True, key="fm_which"
+    )
+    st.query_params["run"] = run_id
+    try:
+        return _trained(run_id, which, networks.checkpoint_version(run_id, which))
+    except (CNNLabError, OSError) as error:
+        st.error(f"Cannot load run {run_id}: {error}")
+        return None
 
 
 def _custom_network() -> Network | None:
-    # The Network page keeps its editor's text in "network_source"; start from it if present.
+    # The Network page keeps its editor's text in "custom_source"; start from it if present.
     st.session_state.setdefault(
-        "fm_custom_source", st.session_state.get("network_source") or CUSTOM_EXAMPLE
+        "fm_custom_source", st.session_state.get("custom_source") or SMALL_CONVS
     )
     source = st.sidebar.text_area(
         "nn.Sequential source",
@@ -290,34 +228,11 @@ def _custom_network() -> Network | None:
     )
     seed = int(st.sidebar.number_input("Seed", 0, 2**31 - 1, 0, key="fm_custom_seed"))
     try:
-        model = _custom(source, seed)
+        return _random(RunConfig(model=CUSTOM, custom_source=source, seed=seed), DATASETS[dataset])
     except CNNLabError as error:
         st.sidebar.error(str(error))
         st.error("Fix the network source in the sidebar to see its feature maps.")
         return None
-    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
-    return Network(
-        key=f"custom:{digest}:{seed}",
-        title=f"your nn.Sequential · random weights (seed {seed})",
-        model=model,
-        info=DATASETS[dataset],
-    )
-
-
-def _finished_runs() -> dict[str, str]:
-    """run id -> label, for runs with a best checkpoint on disk (empty if runs is unavailable)."""
-    try:
-        from cnnlab import runs
-
-        listed = runs.list_runs()
-    except (ImportError, CNNLabError, OSError):
-        return {}
-    out: dict[str, str] = {}
-    for run in listed:
-        if runs.checkpoint_path(run.id, "best").exists():
-            accuracy = f" · {100 * run.best_acc:.1f} %" if run.best_acc is not None else ""
-            out[run.id] = f"{run.name or run.id} · {run.model} on {run.dataset}{accuracy}"
-    return out
 
 
 def _choose_picture() -> Picture | None:
@@ -338,48 +253,40 @@ def _choose_picture() -> Picture | None:
         )
         if upload is None:
             return None
-        data = upload.getvalue()
         try:
-            pixels = _decode(data, upload.name)
+            return _upload(upload.getvalue(), upload.name)
         except CNNLabError as error:
             st.error(str(error))
             return None
-        digest = hashlib.sha256(data).hexdigest()[:20]
-        return Picture(f"upload:{digest}", Image.fromarray(pixels), upload.name)
     return _gallery()
 
 
 def _gallery() -> Picture | None:
-    sample = load_sample()
-    classes = sample.classes
-    full = available_datasets().get("cifar10") is True
-    split_names = ["Bundled sample (100)"] + (["Full test split (10,000)"] if full else [])
+    sources = gallery.sources()
+    classes = gallery.load_source(gallery.SAMPLE).classes
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     chosen_class = left.pills("Class", classes, default=classes[3], required=True, key="fm_class")
-    split = right.selectbox("Images", split_names, key="fm_split")
-    class_index = classes.index(chosen_class)
-    if split == split_names[0]:
-        data, prefix = sample, "sample"
-    else:
-        try:
-            data, prefix = _test_split(), "test"
-        except CNNLabError as error:
-            st.error(str(error))
-            data, prefix = sample, "sample"
-    indices = torch.nonzero(data.labels == class_index).flatten().tolist()
+    source = right.selectbox(
+        "Images", sources, key="fm_split", format_func=gallery.SOURCE_TITLES.get
+    )
+    try:
+        split = _split(source)
+    except CNNLabError as error:
+        st.error(str(error))
+        source, split = gallery.SAMPLE, _split(gallery.SAMPLE)
+    indices = gallery.class_indices(split, classes.index(chosen_class))
     page = 0
-    if len(indices) > 10:
-        pages = (len(indices) + 9) // 10
+    if len(indices) > gallery.PER_PAGE:
+        pages = gallery.page_count(indices)
         page = st.slider("Page", 1, pages, 1, key=f"fm_page_{chosen_class}") - 1
-    shown = indices[page * 10 : page * 10 + 10]
+    shown = gallery.page_of(indices, page)
     state_key = "fm_picked"
-    if st.session_state.get(state_key) not in [f"{prefix}:{i}" for i in indices]:
-        st.session_state[state_key] = f"{prefix}:{shown[0]}"
-    columns = st.columns(10, gap="small")
-    for column, index in zip(columns, shown, strict=False):
-        key = f"{prefix}:{index}"
+    if st.session_state.get(state_key) not in [gallery.picture_key(source, i) for i in indices]:
+        st.session_state[state_key] = gallery.picture_key(source, shown[0])
+    for column, index in zip(st.columns(10, gap="small"), shown, strict=False):
+        key = gallery.picture_key(source, index)
         with column:
-            st.image(data.images[index].permute(1, 2, 0).numpy(), width="stretch")
+            st.image(gallery.thumbnail(split, index), width="stretch")
             st.button(
                 f"#{index}",
                 key=f"fm_pick_{key}",
@@ -388,11 +295,7 @@ def _gallery() -> Picture | None:
                 args=(state_key, key),
                 width="stretch",
             )
-    key = st.session_state[state_key]
-    index = int(key.split(":")[1])
-    array = data.images[index].permute(1, 2, 0).numpy()  # uint8 [32, 32, 3]
-    label = classes[int(data.labels[index])]
-    return Picture(key, Image.fromarray(array), f"{label} · test image {key}", label)
+    return gallery.split_picture(split, st.session_state[state_key])
 
 
 def _show_input(picture: Picture, view: np.ndarray, info: DatasetInfo) -> None:
@@ -400,7 +303,7 @@ def _show_input(picture: Picture, view: np.ndarray, info: DatasetInfo) -> None:
     left, middle, right = st.columns([1, 1, 1.2])
     with left:
         st.markdown("**Original**")
-        st.image(_enlarged(picture.image), caption=f"{picture.caption} · {width}×{height}")
+        st.image(images.enlarged(picture.image), caption=f"{picture.caption} · {width}×{height}")
     with middle:
         st.markdown("**What the network receives**")
         st.plotly_chart(
@@ -409,14 +312,7 @@ def _show_input(picture: Picture, view: np.ndarray, info: DatasetInfo) -> None:
             config={"displayModeBar": False},
         )
     with right:
-        mode = "grayscale" if info.channels == 1 else "RGB"
-        st.markdown(
-            f"- short side resized to **{info.size}** px, then center-cropped to "
-            f"**{info.size}×{info.size}** ({mode})\n"
-            f"- normalised like training: (x/255 − mean) / std with mean "
-            f"`{_round(info.mean)}`, std `{_round(info.std)}`\n"
-            f"- tensor shape **[1, {info.channels}, {info.size}, {info.size}]**"
-        )
+        st.markdown(images.pipeline_text(info))
         if info.channels == 1:
             st.caption("MNIST digits are white on black: a dark digit on paper looks inverted.")
 
@@ -452,10 +348,9 @@ def _show_prediction(network: Network, picture: Picture, view: np.ndarray, x) ->
 def _show_layers(network, maps, x, channels: int, normalization: str, colorscale: str) -> None:
     ledger = _ledger(network.key, network.model, tuple(x.shape))
     rows = {row.name: row for row in ledger.rows}
-    kinds = {name: features.layer_kind(m) for name, m in network.model.named_modules()}
     for name, output in maps:
         row = rows.get(name)
-        kind = kinds.get(name.split("#")[0]) or ""
+        kind = features.map_kind(network.model, name) or ""
         c, h, w = output.shape
         with st.container(border=True):
             head, body = st.columns([1.5, 3])
@@ -463,18 +358,15 @@ def _show_layers(network, maps, x, channels: int, normalization: str, colorscale
                 st.markdown(f"#### {KIND_ICON.get(kind, '')} `{name}`")
                 if row is not None:
                     st.markdown(
-                        f"**{row.type}**  \n{_shape(row.input_shape)} → **{_shape((1, c, h, w))}**"
+                        f"**{row.type}**  \n{features.shape_text(row.input_shape)} → "
+                        f"**{features.shape_text((1, c, h, w))}**"
                     )
                     if row.formula is not None:
                         for dim in row.formula.dims:
                             st.latex(dim.latex)
                         if row.formula.note:
                             st.caption(row.formula.note)
-                zero = float((output == 0).mean())
-                st.caption(
-                    f"min {output.min():.3g} · max {output.max():.3g} · mean {output.mean():.3g}"
-                    + (f" · {100 * zero:.0f} % zeros" if zero > 0 else "")
-                )
+                st.caption(features.map_summary(output))
             with body:
                 shown = min(channels, c)
                 figure = charts.channel_grid(
@@ -524,7 +416,6 @@ def _show_receptive_field(network: Network, maps, x, view: np.ndarray, colorscal
     y = controls[2].slider("y", 0, h - 1, h // 2, key=f"fm_rf_y_{layer}")
     x_ = controls[3].slider("x", 0, w - 1, w // 2, key=f"fm_rf_x_{layer}")
     region = features.receptive_region(ledger, layer, y, x_)
-    field = fields[layer]
     left, right = st.columns(2)
     with left:
         st.plotly_chart(
@@ -551,14 +442,7 @@ def _show_receptive_field(network: Network, maps, x, view: np.ndarray, colorscal
                 ),
                 key="fm_rf_input",
             )
-    st.markdown(
-        f"Receptive field of `{layer}`: **{field.h.size}×{field.w.size}** input pixels; "
-        f"neighbouring pixels of this map are **{field.h.jump}** input pixels apart (jump); "
-        f"pixel (0, 0) is centred on input ({field.h.start:g}, {field.w.start:g}). "
-        f"So pixel ({y}, {x_}) is centred on ({field.h.start + y * field.h.jump:g}, "
-        f"{field.w.start + x_ * field.w.jump:g}); where the window passes the border it "
-        "sees zero padding, and the outline is clipped to the image."
-    )
+    st.markdown(features.receptive_field_text(layer, fields[layer], y, x_))
 
 
 def _show_kernels(model: nn.Module) -> None:
@@ -567,7 +451,7 @@ def _show_kernels(model: nn.Module) -> None:
         st.info("This network has no convolution.")
         return
     first_name, first = weights[0]
-    st.markdown(f"##### First layer `{first_name}`: {_shape(tuple(first.shape))}")
+    st.markdown(f"##### First layer `{first_name}`: {features.shape_text(first.shape)}")
     if first.shape[1] == 3:
         st.caption(
             "Each RGB kernel as a tiny image, stretched to its own range: the colour and "
@@ -586,7 +470,7 @@ def _show_kernels(model: nn.Module) -> None:
         chosen = st.selectbox("Deeper layer", names, key="fm_kernel_layer")
         weight = dict(weights)[chosen]
         st.caption(
-            f"`{chosen}`: {_shape(tuple(weight.shape))} = [out, in, kh, kw]. Row = output "
+            f"`{chosen}`: {features.shape_text(weight.shape)} = [out, in, kh, kw]. Row = output "
             "channel, column = the input channel it reads; red positive, blue negative."
         )
         st.plotly_chart(charts.kernel_grid(weight.numpy()), key="fm_kernels_deep")
@@ -616,22 +500,6 @@ def _show_random_vs_trained(network: Network, picture: Picture, x, channels, col
                 width="content",
                 config={"displayModeBar": False},
             )
-
-
-def _enlarged(image: Image.Image, target: int = 240) -> Image.Image:
-    """Small images (CIFAR's 32 px) blown up with crisp pixels; large ones shrunk."""
-    scale = target / max(image.size)
-    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    method = Image.Resampling.NEAREST if scale > 1 else Image.Resampling.LANCZOS
-    return image.resize(size, method)
-
-
-def _shape(shape: tuple) -> str:
-    return "[" + ", ".join(str(d) for d in shape) + "]"
-
-
-def _round(values: tuple[float, ...]) -> str:
-    return "(" + ", ".join(f"{v:.3f}" for v in values) + ")"
 
 
 main()

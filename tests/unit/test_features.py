@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 import pytest
 import torch
@@ -237,3 +239,26 @@ def test_receptive_region_is_none_after_flatten() -> None:
     model, x = preset("lenet5")
     assert receptive_region(trace(model, tuple(x.shape)), "fc1", 0, 0) is None
     assert receptive_region(trace(model, tuple(x.shape)), "no_such_layer", 0, 0) is None
+
+
+def test_map_kind_summary_and_shape_text() -> None:
+    from cnnlab.features import map_kind, map_summary, shape_text
+
+    model = nn.Sequential(OrderedDict(conv=nn.Conv2d(1, 2, 3), act=nn.ReLU(), pool=nn.MaxPool2d(2)))
+    assert [map_kind(model, n) for n in ("conv", "act#2", "pool", "nope")] == [
+        "conv", "activation", "pool", None,
+    ]  # fmt: skip
+    maps = np.array([[[0.0, 1.0], [2.0, 0.0]]])  # [C, H, W]
+    assert map_summary(maps) == "min 0 · max 2 · mean 0.75 · 50 % zeros"
+    assert map_summary(maps + 1) == "min 1 · max 3 · mean 1.75"
+    assert shape_text(torch.Size([1, 6, 28, 28])) == "[1, 6, 28, 28]"
+
+
+def test_receptive_field_text_centres_the_pixel() -> None:
+    from cnnlab.features import receptive_field_text
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 5), nn.MaxPool2d(2))
+    field = trace(model, (1, 3, 32, 32)).rows[1].receptive_field  # size 6, jump 2, start 2.5
+    text = receptive_field_text("1", field, 3, 4)
+    assert "**6×6** input pixels" in text and "**2** input pixels apart" in text
+    assert "pixel (3, 4) is centred on (8.5, 10.5)" in text

@@ -200,3 +200,22 @@ def test_jpeg_roundtrip_of_a_real_photo_like_image() -> None:
     image = load_image(data)
     assert image.size == (300, 200)
     assert close(pixels(image)[100, 150], (10, 20, 30), 4)
+
+
+def test_enlarged_keeps_crisp_pixels_when_growing() -> None:
+    from cnnlab.images import enlarged
+
+    small = Image.fromarray(np.array([[0, 255], [255, 0]], dtype=np.uint8)).convert("RGB")
+    big = enlarged(small, target=8)
+    assert big.size == (8, 8)
+    assert set(np.asarray(big).reshape(-1).tolist()) == {0, 255}  # nearest: no greys
+    assert enlarged(Image.new("RGB", (480, 240)), target=240).size == (240, 120)
+
+
+def test_pipeline_text_states_size_mode_and_normalisation() -> None:
+    from cnnlab.images import pipeline_text
+
+    text = pipeline_text(DATASETS["mnist"])
+    assert "**28×28** (grayscale)" in text and "mean `(0.131)`, std `(0.308)`" in text
+    assert "**[1, 1, 28, 28]**" in text
+    assert "mean `(0.491, 0.482, 0.447)`" in pipeline_text(DATASETS["cifar10"])
