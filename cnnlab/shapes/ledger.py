@@ -373,6 +373,26 @@ def _batch(shape: Shape) -> int:
     return shape[0] if len(shape) == 4 else 1
 
 
+def _break(
+    rows: list[LedgerRow],
+    index: int,
+    name: str,
+    layer: nn.Module,
+    shape: Shape,
+    message: str,
+    fix: str,
+) -> LedgerError:
+    """Append the broken layer's row (no output, its diagnosis as the note) and its error."""
+    rows.append(
+        LedgerRow(
+            index, name, type(layer).__name__, shape, None, None,
+            sum(p.numel() for p in layer.parameters()), None, None, None, None,
+            (f"{message}: {fix}",),
+        )
+    )  # fmt: skip
+    return LedgerError(index, name, message, fix)
+
+
 def _trace_chain(model: nn.Module, shape: Shape) -> tuple[list[LedgerRow], LedgerError | None]:
     batch = _batch(shape)
     rows: list[LedgerRow] = []
@@ -384,14 +404,7 @@ def _trace_chain(model: nn.Module, shape: Shape) -> tuple[list[LedgerRow], Ledge
         except ShapeError as error:
             prev_layer, prev_shape = previous if previous else (None, None)
             message, fix = _diagnose(layer, error, prev_layer, prev_shape)
-            rows.append(
-                LedgerRow(
-                    index, name, type(layer).__name__, shape, None, None,
-                    sum(p.numel() for p in layer.parameters()), None, None, None, None,
-                    (f"{message}: {fix}",),
-                )
-            )  # fmt: skip
-            return rows, LedgerError(index, name, message, fix)
+            return rows, _break(rows, index, name, layer, shape, message, fix)
         why = None
         if rf is not None:
             rf, why = step(rf, layer, shape)
@@ -482,14 +495,7 @@ def _forward_error(
                 previous[1] if previous else None,
                 previous[2] if previous else None,
             )
-        rows.append(
-            LedgerRow(
-                index, name, type(layer).__name__, shape, None, None,
-                sum(p.numel() for p in layer.parameters()), None, None, None, None,
-                (f"{message}: {fix}",),
-            )
-        )  # fmt: skip
-        return LedgerError(index, name, message, fix)
+        return _break(rows, index, name, layer, shape, message, fix)
     if rows:
         last = rows[-1]
         values = math.prod(last.output_shape or ())
