@@ -11,7 +11,9 @@ import bench
 
 
 def main(names: list[str]) -> int:
-    modules = sorted(info.name for info in pkgutil.iter_modules(bench.__path__))
+    modules = sorted(
+        info.name for info in pkgutil.iter_modules(bench.__path__) if not info.name.startswith("_")
+    )
     chosen = names or modules
     unknown = sorted(set(chosen) - set(modules))
     if unknown:
