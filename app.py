@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cnnlab.device import describe_device
+from cnnlab.seed_examples import SEED_GUIDE
 
 st.set_page_config(page_title="CNN Lab", page_icon="🧪", layout="wide")
 
@@ -56,6 +57,13 @@ def home() -> None:
         with column, st.container(border=True):
             st.page_link(path, label=title, icon=icon)
             st.caption(blurb)
+    st.subheader("From your course notes")
+    st.caption("Every worked example and network of the five notes, reproduced exactly.")
+    for note, examples, path in SEED_GUIDE:
+        with st.container(border=True):
+            left, right = st.columns([4, 1], vertical_alignment="center")
+            left.markdown(f"**Note {note}**  \n{examples}")
+            right.page_link(path, label="Open", icon=":material/arrow_forward:")
 
 
 navigation = st.navigation(

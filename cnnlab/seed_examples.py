@@ -120,3 +120,28 @@ def example_state(name: str) -> dict[str, Any]:
     state["os_grid"] = [list(map(float, r)) for r in preset.get("grid", GRID_001)]
     state["os_kernel"] = [list(map(float, r)) for r in preset.get("kernel", KERNEL_001)]
     return state
+
+
+# Where each course note's examples live in the app (the home page's guide).
+SEED_GUIDE: tuple[tuple[str, str, str], ...] = (
+    ("000 · Conv2d, padding, stride, MNIST CNN",
+     "the 5x5 grid with kernel 1..9 (padding 1 → 91, 168, 224…; stride 2 → [[211, 262], "
+     "[251, 169]]), MaxPool2d(2); the mnist_net preset (8,490 parameters)",
+     "pages/output_size.py"),
+    ("001 · F.conv2d, the size formula, ceil_mode, Sequential",
+     "the 5x5 grid with kernel [[1,2,1],[0,1,0],[2,1,0]] at stride 1 and 2, MaxPool2d(3) "
+     "with and without ceil_mode; seq_cifar's shape table (145,578 parameters)",
+     "pages/network.py"),
+    ("002 · Conv2d/MaxPool2d parameters, TensorBoard images",
+     "[64, 3, 32, 32] → Conv(3, 6, 3) → [64, 6, 30, 30]; all six channels shown as "
+     "feature maps instead of reshaped to fake RGB",
+     "pages/feature_maps.py"),
+    ("003 · the CIFAR-10 classifier",
+     "the lenet5 preset (62,006 parameters) trained with the seed's recipe (SGD lr 0.001, "
+     "momentum 0.9, batch 4, 2 epochs), with the corrected loop",
+     "pages/train.py"),
+    ("004 · why convolution, padding modes, MNIST CNN with Adam",
+     "zeros/reflect/replicate/circular padding side by side; padding = (k-1)/2 keeps the "
+     "size; the mnist_cnn preset (20,490 parameters)",
+     "pages/output_size.py"),
+)  # fmt: skip

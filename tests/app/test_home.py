@@ -29,7 +29,11 @@ def test_home_names_the_training_device(at: AppTest) -> None:
 
 
 def test_home_links_every_page(at: AppTest) -> None:
-    links = {link.proto.page: link.proto.label for link in at.get("page_link")}
+    links = {
+        link.proto.page: link.proto.label
+        for link in at.get("page_link")
+        if link.proto.label != "Open"
+    }
     assert links == {
         "output_size": "Output size",
         "network": "Network",
@@ -37,3 +41,11 @@ def test_home_links_every_page(at: AppTest) -> None:
         "train": "Train",
         "runs": "Runs",
     }
+
+
+def test_home_guides_each_course_note_to_its_page(at: AppTest) -> None:
+    notes = [m.value for m in at.markdown if m.value.startswith("**Note ")]
+    assert [note.split(" ·")[0] for note in notes] == [f"**Note {n:03d}" for n in range(5)]
+    opened = [link.proto.page for link in at.get("page_link") if link.proto.label == "Open"]
+    assert opened == ["output_size", "network", "feature_maps", "train", "output_size"]
+    assert "91, 168, 224" in notes[0] and "145,578" in notes[1] and "62,006" in notes[3]
