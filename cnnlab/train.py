@@ -53,6 +53,27 @@ from cnnlab.store import (
 FLUSH_INTERVAL_S = 0.5  # metrics are written (and the stop flag read) this often
 EVAL_BATCH = 1024
 MISCLASSIFIED_KEPT = 100
+
+
+def first_of_each_class(
+    mask: torch.Tensor, labels: torch.Tensor, limit: int, num_classes: int
+) -> torch.Tensor:
+    """Indices where ``mask`` holds, at most ``ceil(limit / num_classes)`` per true class.
+
+    Test splits are stored class by class, so the first ``limit`` mistakes would all be
+    airplanes; the results page wants every class's confusions.
+    """
+    quota = math.ceil(limit / num_classes)
+    candidates = mask.nonzero().flatten().cpu()  # [M] in test order
+    seen = [0] * num_classes
+    kept = []
+    for index, true in zip(candidates.tolist(), labels.cpu()[candidates].tolist(), strict=True):
+        if seen[true] < quota:
+            seen[true] += 1
+            kept.append(index)
+    return torch.tensor(kept[:limit], dtype=torch.long)
+
+
 LIMIT_SUBSET_SEED = 1234  # --limit-train picks the same images whatever the run seed
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
@@ -454,7 +475,7 @@ class Trainer:
         k = len(self.classes)
         confusion = torch.bincount(labels * k + predicted, minlength=k * k).view(k, k).cpu()
         per_class = confusion.diag().float() / confusion.sum(1).clamp(min=1).float()  # [K]
-        wrong = (predicted != labels).nonzero().flatten()[:MISCLASSIFIED_KEPT].cpu()
+        wrong = first_of_each_class(predicted != labels, labels, MISCLASSIFIED_KEPT, k)  # [W]
         wrong_true, wrong_pred = (
             labels[wrong.to(labels.device)].cpu(),
             predicted[wrong.to(labels.device)].cpu(),

@@ -253,8 +253,9 @@ def misclassified_grid(
     columns = max(1, min(columns, n))
     rows = math.ceil(n / columns)
     titles = [
-        f"<span style='color:#2ca02c'>{classes[t]}</span> → "
-        f"<span style='color:#d62728'>{classes[p]}</span>"
+        # two lines: "automobile → airplane" on one line overruns its neighbour's title
+        f"<span style='color:#2ca02c'>{classes[t]}</span><br>"
+        f"→ <span style='color:#d62728'>{classes[p]}</span>"
         for t, p in zip(true_labels, predicted_labels, strict=True)
     ]
     figure = make_subplots(
@@ -262,7 +263,7 @@ def misclassified_grid(
         cols=columns,
         subplot_titles=titles,
         horizontal_spacing=0.01,
-        vertical_spacing=0.3 / rows,
+        vertical_spacing=0.4 / rows,
     )
     for i in range(n):
         figure.add_trace(
@@ -279,7 +280,7 @@ def misclassified_grid(
             "x": 0.0,
             "xanchor": "left",
         },
-        height=110 + 150 * rows,
+        height=110 + 165 * rows,
         margin={"l": 10, "r": 10, "t": 70, "b": 10},
     )
     return figure
