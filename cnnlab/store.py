@@ -114,11 +114,18 @@ class RunStore:
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = runs_dir(root)
-        self.root.mkdir(parents=True, exist_ok=True)
         self.path = self.root / "runs.sqlite"
-        with self.connect() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with self.connect() as conn:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(_SCHEMA)
+        except (OSError, sqlite3.DatabaseError) as error:  # pages show RunError, not a traceback
+            raise RunError(
+                f"cannot open the run store {self.path} ({type(error).__name__}: {error}): "
+                "if the file is corrupt move it aside, or set CNNLAB_RUNS_DIR (--runs-dir) "
+                "to a writable folder"
+            ) from None
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:

@@ -197,3 +197,15 @@ def test_pid_of_another_program_is_not_our_trainer(runs_dir: Path) -> None:
         run_id, status="running", pid=os.getpid(), pid_start=process_start_token(os.getpid())
     )
     assert store.reap_dead() == [run_id]
+
+
+def test_unreadable_store_is_a_run_error_that_says_what_to_do(tmp_path: Path) -> None:
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "runs.sqlite").write_bytes(os.urandom(8192))  # random bytes, no SQLite header
+    with pytest.raises(RunError, match="move it aside"):
+        RunStore(corrupt)
+    a_file = tmp_path / "a file"
+    a_file.write_text("not a folder")
+    with pytest.raises(RunError, match="CNNLAB_RUNS_DIR"):
+        RunStore(a_file)
