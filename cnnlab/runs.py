@@ -133,7 +133,11 @@ def start_once(
         except CNNLabError:
             pass
     started[key] = "pending"  # nothing between marking and starting can be interrupted
-    run_id = start(config, runs_dir)
+    try:
+        run_id = start(config, runs_dir)
+    except BaseException:
+        del started[key]  # a failed start must not block the next submission
+        raise
     started[key] = run_id
     return run_id
 

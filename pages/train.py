@@ -265,7 +265,11 @@ def main() -> None:
     st.title("Train")
     config = sidebar_form()
     if config is not None:
-        run_id = runs.start_once(config, st.session_state.setdefault("train_launched", {}))
+        try:
+            run_id = runs.start_once(config, st.session_state.setdefault("train_launched", {}))
+        except CNNLabError as error:
+            st.sidebar.error(f"Not started: {error}", icon=":material/block:")
+            run_id = ""
         if run_id:
             st.query_params["run"] = run_id
     run_id = st.query_params.get("run")

@@ -169,3 +169,13 @@ def test_submitting_the_same_settings_twice_starts_one_run(runs_dir: Path, data_
         while runs.get_run(run_id).active and time.monotonic() < deadline:
             time.sleep(0.5)
     assert runs.get_run(run_id).status in ("stopped", "finished")
+
+
+def test_start_with_an_unreadable_run_store_says_why(runs_dir: Path) -> None:
+    at = open_page()
+    (runs_dir / "runs.sqlite").write_bytes(b"\x00garbage" * 512)  # corrupt after the page opened
+    at = submit(at)
+    assert not at.exception
+    errors = [e.value for e in at.sidebar.error]
+    assert errors and "Not started" in errors[0] and "move it aside" in errors[0]
+    assert "run" not in at.query_params

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from cnnlab import runs
 from cnnlab.config import RunConfig
+from cnnlab.errors import RunError
 from cnnlab.store import RunStore
 
 
@@ -31,3 +34,12 @@ def test_saved_checkpoint_prefers_best_then_last(runs_dir: Path) -> None:
     best = runs.checkpoint_path(run_id, "best")
     best.write_bytes(b"x")
     assert runs.saved_checkpoint(run_id) == best
+
+
+def test_a_start_that_fails_can_be_sent_again(runs_dir: Path) -> None:
+    config = RunConfig(epochs=1)
+    (runs_dir / "runs.sqlite").write_bytes(b"\x00garbage" * 512)  # the store cannot be opened
+    started: dict[str, str] = {}
+    with pytest.raises(RunError):
+        runs.start_once(config, started)
+    assert config.fingerprint() not in started  # not left "pending": a retry really starts
