@@ -148,6 +148,11 @@ def _choose_network() -> Network | None:
     st.sidebar.header("Network")
     runs_available = networks.finished_runs()
     wanted_run = st.query_params.get("run")
+    if wanted_run and wanted_run not in runs_available:  # a stale, mistyped or foreign link
+        st.warning(
+            f"Run {wanted_run!r} has no checkpoint to show (unknown, deleted, still training or "
+            "failed before its first epoch): choose a network or a finished run in the sidebar."
+        )
     modes = ["Random weights", "Trained checkpoint"]
     if "fm_mode" not in st.session_state:
         st.session_state.fm_mode = modes[1] if wanted_run in runs_available else modes[0]

@@ -153,3 +153,14 @@ def test_trained_checkpoint_from_the_run_link_shows_probabilities(trained_run: s
     at.run()
     assert not at.exception, at.exception
     assert len(titled(at, "Random init: conv1")) == 1 and len(titled(at, "Trained: conv1")) == 1
+
+
+@pytest.mark.parametrize("wanted", ["20991231-000000-abcdef", "../../etc"])
+def test_a_run_in_the_url_without_a_checkpoint_is_explained(runs_dir: Path, wanted: str) -> None:
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.query_params["run"] = wanted
+    at.run()
+    assert not at.exception, at.exception
+    [warning] = at.warning
+    assert repr(wanted) in warning.value and "no checkpoint" in warning.value
+    assert at.radio(key="fm_mode").value == "Random weights"  # the page still works
