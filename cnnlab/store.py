@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pickle
 import re
 import secrets
 import sqlite3
@@ -383,7 +384,14 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         with warnings.catch_warnings():  # foreign pickle protocols warn before failing
             warnings.simplefilter("ignore")
             payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # truncated zip, foreign pickle, unsafe global, ...
+    except pickle.UnpicklingError:
+        # torch's own text goes on to suggest weights_only=False, which would run the code
+        raise CheckpointError(
+            f"{path.name} holds Python objects other than tensors and plain values, and "
+            "loading it could run code, so it is refused (weights_only=True); it is corrupt "
+            "or not a CNN Lab checkpoint: never load it with weights_only=False, retrain the run"
+        ) from None
+    except Exception as error:  # truncated zip, foreign archive, ...
         first = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
         raise CheckpointError(
             f"{path.name} cannot be loaded safely ({type(error).__name__}: {first}); "

@@ -169,9 +169,10 @@ def test_code_running_pickle_is_refused_and_never_runs(tmp_path: Path, writer: s
     probe = tmp_path / "probe"
     pickle.loads(pickle.dumps(Evil(probe))).close()
     assert probe.exists()
-    with pytest.raises(CheckpointError):
+    with pytest.raises(CheckpointError, match="could run code") as refused:
         load_checkpoint(path)
     assert not marker.exists()
+    assert "can still be loaded" not in str(refused.value)  # torch's nudge to unsafe loading
 
 
 def test_dead_process_is_marked_failed(runs_dir: Path) -> None:
