@@ -60,6 +60,7 @@ class RunConfig:
     limit_train: int | None = None  # use only the first N training images (quick runs)
     limit_test: int | None = None
     data_dir: str | None = None
+    download: bool = True  # let torchvision fetch a missing dataset (offline: a clear error)
     eval_every: int = 1  # evaluate every N epochs (and always after the last)
 
     # ---- serialisation -------------------------------------------------------------
@@ -339,6 +340,10 @@ def build_parser(prog: str = "python -m cnnlab.train") -> argparse.ArgumentParse
     p.add_argument("--limit-train", type=int, help="use only N training images")
     p.add_argument("--limit-test", type=int, help="evaluate on only N test images")
     p.add_argument("--data-dir", help="dataset root (else $CNNLAB_DATA_DIR, else ./data)")
+    p.add_argument(
+        "--download", action=bool_flag,
+        help="download a dataset that is not on disk through torchvision (default on)",
+    )  # fmt: skip
     p.add_argument("--eval-every", type=int, help="evaluate every N epochs (default 1)")
     p.add_argument("--runs-dir", help="run store (else $CNNLAB_RUNS_DIR, else ./checkpoints)")
     p.add_argument("--resume", metavar="RUN_ID", help="continue a run from its last.pt")

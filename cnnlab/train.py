@@ -202,8 +202,8 @@ class Trainer:
             torch.backends.cudnn.allow_tf32 = True
         info = cfg.dataset_info()
         root = data.data_root(cfg.data_dir)
-        train = data.load_split(cfg.dataset, "train", root)
-        test = data.load_split(cfg.dataset, "test", root)
+        train = data.load_split(cfg.dataset, "train", root, download=cfg.download)
+        test = data.load_split(cfg.dataset, "test", root, download=cfg.download)
         train_x, train_y = train.images, train.labels
         keep_train = _subset(len(train_y), cfg.limit_train)
         if keep_train is not None:
