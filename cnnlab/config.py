@@ -57,7 +57,7 @@ class RunConfig:
     compile: str = "auto"  # torch.compile; auto: on CUDA only
     seed: int = 0
     name: str = ""
-    limit_train: int | None = None  # use only the first N training images (quick runs)
+    limit_train: int | None = None  # train on a fixed random subset of N images (quick runs)
     limit_test: int | None = None
     data_dir: str | None = None
     download: bool = True  # let torchvision fetch a missing dataset (offline: a clear error)
@@ -337,8 +337,10 @@ def build_parser(prog: str = "python -m cnnlab.train") -> argparse.ArgumentParse
     p.add_argument("--compile", choices=COMPILE_CHOICES, help="torch.compile (auto: CUDA only)")
     p.add_argument("--seed", type=int, help=f"default {d.seed}")
     p.add_argument("--name", help="a label for the run")
-    p.add_argument("--limit-train", type=int, help="use only N training images")
-    p.add_argument("--limit-test", type=int, help="evaluate on only N test images")
+    p.add_argument("--limit-train", type=int, help="train on a fixed random subset of N images")
+    p.add_argument(
+        "--limit-test", type=int, help="evaluate on a fixed random subset of N test images"
+    )
     p.add_argument("--data-dir", help="dataset root (else $CNNLAB_DATA_DIR, else ./data)")
     p.add_argument(
         "--download", action=bool_flag,

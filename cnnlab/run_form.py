@@ -112,12 +112,15 @@ FORM_GROUPS = (
                 "less."),),
         (_number("crop_padding", "Crop padding (px)", "Augmentation: pixels of padding before "
                  "the random crop (how far an image can shift); 0 = flip only.", 1),),
-        (_number("limit_train", "Train images", "Quick runs: use only the first N training "
-                 "images (empty = all).", 256, placeholder="all"),
-         _number("limit_test", "Test images", "Quick runs: evaluate on only the first N test "
-                 "images (empty = all).", 256, placeholder="all")),
+        (_number("limit_train", "Train images", "Quick runs: train on a fixed random subset "
+                 "of N images (empty = all).", 256, placeholder="all"),
+         _number("limit_test", "Test images", "Quick runs: evaluate on a fixed random "
+                 "subset of N test images (empty = all).", 256, placeholder="all")),
         (_number("eval_every", "Evaluate every N epochs", "Test-set evaluation frequency; the "
                  "last epoch is always evaluated.", 1),),
+        (_check("download", "Download if missing", "Fetch the dataset through torchvision "
+                "when it is not on disk (needs internet); otherwise the run says which files "
+                "to put where."),),
     )),
     FormGroup("Model options", model_options=True, rows=(
         (_choice("activation", "Activation", ACTIVATIONS, "The non-linearity after each layer. "
