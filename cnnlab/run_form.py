@@ -24,18 +24,6 @@ from cnnlab.config import (
     defaults_for,
 )
 
-# The CIFAR-10 network of seed 001, as the form's starting point for a custom network.
-CUSTOM_EXAMPLE = """nn.Sequential(
-    nn.Conv2d(3, 32, 5, padding=2),
-    nn.MaxPool2d(2),
-    nn.Conv2d(32, 32, 5, padding=2),
-    nn.MaxPool2d(2),
-    nn.Conv2d(32, 64, 5, padding=2),
-    nn.MaxPool2d(2),
-    nn.Flatten(),
-    nn.Linear(1024, 64),
-    nn.Linear(64, 10),
-)"""
 MODEL_OPTIONS = ("activation", "batchnorm", "dropout", "width")
 
 

@@ -20,8 +20,8 @@ from cnnlab.charts.runs import STATUS_BADGES
 from cnnlab.config import CUSTOM, RunConfig, settings_line
 from cnnlab.errors import CNNLabError
 from cnnlab.live import MetricSeries, progress_text
+from cnnlab.models.examples import SEED_001
 from cnnlab.run_form import (
-    CUSTOM_EXAMPLE,
     FORM_FIELDS,
     FORM_GROUPS,
     FormField,
@@ -93,7 +93,7 @@ def sidebar_form() -> RunConfig | None:
         if model == CUSTOM:
             custom_source = st.text_area(
                 "nn.Sequential source",
-                value=st.session_state.get("custom_source", CUSTOM_EXAMPLE), height=260,
+                value=st.session_state.get("custom_source", SEED_001), height=260,
                 help="Only nn layers with literal arguments (no other code runs). The first "
                 "Conv2d must take the dataset's channels, the last Linear its classes.",
             )  # fmt: skip

@@ -8,8 +8,8 @@ import pytest
 
 from cnnlab.config import CUSTOM, RunConfig, settings_line
 from cnnlab.errors import ConfigError
+from cnnlab.models.examples import SEED_001
 from cnnlab.run_form import (
-    CUSTOM_EXAMPLE,
     FORM_FIELDS,
     config_from_form,
     model_caption,
@@ -43,11 +43,11 @@ def test_model_options_are_sent_only_where_they_differ_from_the_preset() -> None
 
 def test_a_custom_network_drops_model_options_and_keeps_its_source() -> None:
     values = recommended(CUSTOM, "cifar10") | {"dropout": 0.5}
-    config = config_from_form(CUSTOM, "cifar10", values, CUSTOM_EXAMPLE)
-    assert config.model_options == {} and config.custom_source == CUSTOM_EXAMPLE
+    config = config_from_form(CUSTOM, "cifar10", values, SEED_001)
+    assert config.model_options == {} and config.custom_source == SEED_001
     assert config.validate() is config  # the seed-001 example fits CIFAR-10
     with pytest.raises(ConfigError, match="does not fit MNIST"):
-        config_from_form(CUSTOM, "mnist", values, CUSTOM_EXAMPLE).validate()
+        config_from_form(CUSTOM, "mnist", values, SEED_001).validate()
 
 
 def test_labels_and_captions_name_the_model() -> None:
