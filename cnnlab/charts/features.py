@@ -23,6 +23,19 @@ MAX_TILE_PX = 110
 GRID_WIDTH_PX = 480  # the room a layer card leaves for its grid on a wide page
 
 
+def _outline(
+    figure: go.Figure, box: tuple[int, int, int, int], width: int, dash: str | None = None,
+    fillcolor: str | None = None,
+) -> None:  # fmt: skip
+    """Outline the pixels top..bottom, left..right (inclusive) of an image-like heatmap."""
+    top, left, bottom, right = box
+    line = {"color": REGION_COLOR, "width": width} | ({"dash": dash} if dash else {})
+    figure.add_shape(
+        type="rect", x0=left - 0.5, x1=right + 0.5, y0=top - 0.5, y1=bottom + 0.5,
+        line=line, fillcolor=fillcolor,
+    )  # fmt: skip
+
+
 def grid_columns(channels: int, max_columns: int = 16) -> int:
     """Columns for ``channels`` tiles: one row up to 8, else a near-square grid, at most 16 wide."""
     if channels <= 8:
@@ -150,14 +163,7 @@ def channel_view(
     )
     if pixel is not None:
         y, x = pixel
-        figure.add_shape(
-            type="rect",
-            x0=x - 0.5,
-            x1=x + 0.5,
-            y0=y - 0.5,
-            y1=y + 0.5,
-            line={"color": REGION_COLOR, "width": 3},
-        )
+        _outline(figure, (y, x, y, x), width=3)
     _image_axes(figure, channel.shape)
     figure.update_layout(
         title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 14}},
@@ -263,26 +269,10 @@ def receptive_field(
     figure = _image_figure(image, title=title, height=height)
     clipped = (max(top, 0), max(left, 0), min(bottom, img_h - 1), min(right, img_w - 1))
     if clipped != (top, left, bottom, right):
-        figure.add_shape(
-            type="rect",
-            x0=left - 0.5,
-            x1=right + 0.5,
-            y0=top - 0.5,
-            y1=bottom + 0.5,
-            line={"color": REGION_COLOR, "width": 2, "dash": "dot"},
-        )
+        _outline(figure, (top, left, bottom, right), width=2, dash="dot")
         figure.update_xaxes(range=[min(left, 0) - 1, max(right, img_w - 1) + 1])
         figure.update_yaxes(range=[max(bottom, img_h - 1) + 1, min(top, 0) - 1])
-    c_top, c_left, c_bottom, c_right = clipped
-    figure.add_shape(
-        type="rect",
-        x0=c_left - 0.5,
-        x1=c_right + 0.5,
-        y0=c_top - 0.5,
-        y1=c_bottom + 0.5,
-        line={"color": REGION_COLOR, "width": 3},
-        fillcolor="rgba(228, 87, 46, 0.18)",
-    )
+    _outline(figure, clipped, width=3, fillcolor="rgba(228, 87, 46, 0.18)")
     return figure
 
 
