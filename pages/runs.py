@@ -61,6 +61,21 @@ def runs_table(shown: list[Any]) -> None:
     st.caption("Click a column header to sort by it. Accuracies are on the test set.")
 
 
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _ended_run_curves(run_id: str, ended_at: float, label: str, keys: tuple[str, ...]) -> Any:
+    """An ended run's curves never change (a resume gives it a new ended_at): read them once,
+    not on every 2-second tick while another run streams."""
+    return charts.run_curves(label, runs.metrics(run_id, keys=list(keys)), list(keys))
+
+
+def _curves(run: Any, keys: tuple[str, ...]) -> Any:
+    if run.active or run.ended_at is None:
+        return charts.run_curves(
+            charts.run_label(run), runs.metrics(run.id, keys=list(keys)), list(keys)
+        )
+    return _ended_run_curves(run.id, run.ended_at, charts.run_label(run), keys)
+
+
 def compare(selected: list[Any]) -> None:
     """Overlay the selected runs' curves and list the settings in which they differ."""
     keys = st.pills(
@@ -74,10 +89,7 @@ def compare(selected: list[Any]) -> None:
     if not keys:
         st.info("Choose at least one curve to compare.")
         return
-    curves = [
-        charts.run_curves(charts.run_label(run), runs.metrics(run.id, keys=list(keys)), list(keys))
-        for run in selected
-    ]
+    curves = [_curves(run, tuple(keys)) for run in selected]
     st.plotly_chart(charts.overlay(curves, list(keys)), key="runs_overlay")
     if len(selected) > 1:
         differing = charts.differing_settings(
