@@ -12,23 +12,19 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 
 from cnnlab import runs
 from cnnlab.config import RunConfig
+from tests.e2e.server import CHROMIUM, serve_app
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("CNNLAB_CHROMIUM", "/usr/bin/chromium")
 REPEATS = 3
 LOSS_POINTS_JS = """() => {
   for (const el of document.querySelectorAll('.js-plotly-plot')) {
@@ -56,12 +52,6 @@ def _cli_images_per_s(config: RunConfig, runs_dir: Path) -> float:
     return float(json.loads(done.stdout.strip().splitlines()[-1])["images_per_s"])
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux /proc), 0 where unknown."""
     try:
@@ -69,35 +59,6 @@ def _cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-@contextmanager
-def _served_app(runs_dir: Path) -> Iterator[tuple[str, int]]:
-    port = _free_port()
-    env = {**os.environ, "CNNLAB_RUNS_DIR": str(runs_dir)}
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
-    command += ["--server.address", "127.0.0.1", "--server.headless", "true"]
-    process = subprocess.Popen(
-        command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("streamlit did not start") from None
-                time.sleep(0.3)
-        yield url, process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def _page_images_per_s(
@@ -134,7 +95,7 @@ def run() -> None:
     server_cpu: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         runs_dir = Path(tmp)
-        with _served_app(runs_dir) as (url, server_pid), sync_playwright() as playwright:
+        with serve_app(runs_dir) as (url, server_pid), sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import serve_app
+from tests.e2e.server import serve_app
 
 pytestmark = pytest.mark.e2e
 
@@ -12,7 +12,8 @@ pytestmark = pytest.mark.e2e
 def test_first_visit_by_url_gets_app_navigation_and_page(browser, tmp_path) -> None:
     # A fresh server: nobody has opened "/" yet, which is when Streamlit would
     # otherwise run pages/network.py on its own with an automatic sidebar.
-    with serve_app(tmp_path) as url:
+    with serve_app(tmp_path) as server:
+        url = server.url
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
         page.goto(f"{url}/network")
