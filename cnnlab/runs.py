@@ -167,8 +167,10 @@ def metrics(
     ]
 
 
-def progress(run_id: str, runs_dir: str | os.PathLike[str] | None = None) -> Progress:
-    run = get_run(run_id, runs_dir)
+def progress(run: str | RunSummary, runs_dir: str | os.PathLike[str] | None = None) -> Progress:
+    """Where a run stands, with its ETA; given a RunSummary already read, no store read."""
+    if isinstance(run, str):
+        run = get_run(run, runs_dir)
     eta = None
     if run.active and run.total_steps and run.images_per_s:
         remaining = max(0, run.total_steps - run.step) * int(run.config.get("batch_size", 1))

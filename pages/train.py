@@ -145,7 +145,7 @@ def live_charts(series: MetricSeries) -> None:
 def live_panel(run_id: str, was_active: bool) -> None:
     """Status, progress and curves; rerun every second by its fragment while the run is active."""
     summary = runs.get_run(run_id)
-    progress = runs.progress(run_id)
+    progress = runs.progress(summary)  # from the summary just read: one store read a tick
     # only the rows written since the last rerun are read; the series lives in the session
     series = st.session_state.setdefault(f"train_points_{run_id}", MetricSeries())
     series.extend(runs.metrics(run_id, after_row=series.cursor))
