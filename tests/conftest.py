@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -33,3 +37,20 @@ def runs_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path.mkdir()
     monkeypatch.setenv("CNNLAB_RUNS_DIR", str(path))
     return path
+
+
+@pytest.fixture
+def quick_run(data_dir: Path) -> Callable[[Path, str], str]:
+    """Train one quick epoch of lenet5 with the real trainer process; returns the run id."""
+
+    def train(runs_dir: Path, name: str = "quick") -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "cnnlab.train", "--runs-dir", str(runs_dir),
+             "--data-dir", str(data_dir), "--model", "lenet5", "--epochs", "1",
+             "--limit-train", "256", "--limit-test", "128", "--name", name],
+            cwd=REPO, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr[-2000:]
+        return json.loads(result.stdout.strip().splitlines()[-1])["run_id"]
+
+    return train

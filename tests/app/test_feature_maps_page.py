@@ -4,8 +4,6 @@ trained checkpoint from a real quick training run."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -121,16 +119,9 @@ def test_custom_sequential_and_a_broken_one(runs_dir: Path) -> None:
 
 
 @pytest.fixture
-def trained_run(runs_dir: Path, data_dir: Path) -> str:
+def trained_run(runs_dir: Path, quick_run) -> str:
     """A real checkpoint: one quick epoch of lenet5 by the real trainer process."""
-    result = subprocess.run(
-        [sys.executable, "-m", "cnnlab.train", "--runs-dir", str(runs_dir),
-         "--data-dir", str(data_dir), "--model", "lenet5", "--epochs", "1",
-         "--limit-train", "256", "--limit-test", "128", "--name", "quick"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])["run_id"]
+    return quick_run(runs_dir)
 
 
 @pytest.mark.slow

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -42,16 +39,9 @@ def test_a_text_file_is_refused_with_a_plain_message(page, app_url: str, tmp_pat
 
 @pytest.mark.slow
 def test_trained_run_link_shows_class_probabilities(
-    page, app_url: str, e2e_runs_dir: Path, data_dir: Path
+    page, app_url: str, e2e_runs_dir: Path, quick_run
 ) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "cnnlab.train", "--runs-dir", str(e2e_runs_dir),
-         "--data-dir", str(data_dir), "--model", "lenet5", "--epochs", "1",
-         "--limit-train", "256", "--limit-test", "128", "--name", "e2e quick"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
-    run_id = json.loads(result.stdout.strip().splitlines()[-1])["run_id"]
+    run_id = quick_run(e2e_runs_dir, "e2e quick")
 
     page.goto(f"{app_url}/feature_maps?run={run_id}")
     page.get_by_text("Top-5 class probabilities").wait_for(timeout=90_000)
