@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from image_corpus import gradient_png_bytes
 
-REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
 
 
