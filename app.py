@@ -59,11 +59,18 @@ def home() -> None:
             st.caption(blurb)
     st.subheader("From your course notes")
     st.caption("Every worked example and network of the five notes, reproduced exactly.")
-    for note, examples, path in SEED_GUIDE:
+    # a card clicked again re-opens its example, even if the page was edited since
+    for key in ("os_linked", "network_linked"):
+        st.session_state.pop(key, None)
+    for note, examples, links in SEED_GUIDE:
         with st.container(border=True):
-            left, right = st.columns([4, 1], vertical_alignment="center")
+            left, right = st.columns([3, 2], vertical_alignment="center")
             left.markdown(f"**Note {note}**  \n{examples}")
-            right.page_link(path, label="Open", icon=":material/arrow_forward:")
+            for index, link in enumerate(links):
+                right.page_link(
+                    link.page, label=link.label, query_params=link.params,
+                    icon=":material/arrow_forward:" if index == 0 else ":material/subdirectory_arrow_right:",
+                )  # fmt: skip
 
 
 navigation = st.navigation(

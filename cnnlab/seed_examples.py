@@ -7,6 +7,8 @@ the whole form for one example. Kernels and grids are copied from the seeds exac
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
 GRID_001 = [[1, 2, 0, 3, 1], [0, 1, 2, 3, 1], [1, 2, 1, 0, 0], [5, 2, 3, 1, 1], [2, 1, 0, 1, 1]]
@@ -24,7 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "os_out_h": 1, "os_out_w": 1, "os_in_f": 1024, "os_out_f": 64, "os_start_dim": 1,
     "os_end_dim": -1, "os_batched": True, "os_n": 1, "os_c": 1, "os_h": 5, "os_w": 5,
     "os_f": 1024, "os_step": 0, "os_scatter": 0, "os_pm_pad": 1, "os_pm_img_pad": 6,
-    "os_pm_image": 0,
+    "os_pm_image": 0, "os_target": 4,
 }  # fmt: skip
 
 
@@ -58,6 +60,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     "dilation 2: a 3x3 kernel that spans 5x5": _conv(
         KERNEL_001, [[*row, 1, 0] for row in GRID_001] + [[1, 0, 2, 1, 0, 1, 2]] * 2,
         os_dh=2, os_dw=2,
+    ),
+    "seed 004: 224x224, 5x5 kernels: how many layers to reach 4x4?": _conv(
+        [[1] * 5] * 5, [[(r + c) % 5 for c in range(10)] for r in range(10)], os_h=224,
+        os_w=224, os_target=4,
     ),
     "seed 004: reflect padding, 1x1 kernel on 1..16": _conv(
         [[1]], GRID_004, os_ph=1, os_pw=1, os_pmode="reflect"
@@ -122,26 +128,71 @@ def example_state(name: str) -> dict[str, Any]:
     return state
 
 
-# Where each course note's examples live in the app (the home page's guide).
-SEED_GUIDE: tuple[tuple[str, str, str], ...] = (
+def example_id(name: str) -> str:
+    """The URL-safe id of an example (``?example=<id>`` on the output-size page)."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+EXAMPLE_IDS: dict[str, str] = {example_id(name): name for name in PRESETS}
+OUTPUT_SIZE = "pages/output_size.py"
+NETWORK = "pages/network.py"
+
+
+@dataclass(frozen=True)
+class NoteLink:
+    """A link from a home-page card to the page set to one of the note's examples."""
+
+    label: str
+    page: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
+def _example(label: str, name: str) -> NoteLink:
+    return NoteLink(label, OUTPUT_SIZE, {"example": example_id(name)})
+
+
+def _preset(label: str, model: str) -> NoteLink:
+    return NoteLink(label, NETWORK, {"preset": model})
+
+
+# Where each course note's examples live in the app (the home page's cards): the note,
+# what it shows, and links that open a page already set to that example (first = main).
+SEED_GUIDE: tuple[tuple[str, str, tuple[NoteLink, ...]], ...] = (
     ("000 · Conv2d, padding, stride, MNIST CNN",
      "the 5x5 grid with kernel 1..9 (padding 1 → 91, 168, 224…; stride 2 → [[211, 262], "
      "[251, 169]]), MaxPool2d(2); the mnist_net preset (8,490 parameters)",
-     "pages/output_size.py"),
+     (_example("padding 1 → 91, 168, 224", "seed 000: padding=1 with kernel 1..9"),
+      _example("stride 2 → [[211, 262], …]", "seed 000: stride=2 with kernel 1..9"),
+      _example("MaxPool2d(2) → [[4, 8], [9, 8]]", "seed 000: 4x4 MaxPool2d(2)"),
+      _preset("mnist_net's ledger", "mnist_net"))),
     ("001 · F.conv2d, the size formula, ceil_mode, Sequential",
+     "seq_cifar's shape table (145,578 parameters, 64·4·4 = 1024 into the first Linear); "
      "the 5x5 grid with kernel [[1,2,1],[0,1,0],[2,1,0]] at stride 1 and 2, MaxPool2d(3) "
-     "with and without ceil_mode; seq_cifar's shape table (145,578 parameters)",
-     "pages/network.py"),
+     "with and without ceil_mode",
+     (_preset("seq_cifar's shape table", "seq_cifar"),
+      _example("5x5 grid, 3x3 kernel", "seed 001: 5x5 with 3x3 kernel"),
+      _example("the same at stride 2", "seed 001: the same at stride 2"))),
     ("002 · Conv2d/MaxPool2d parameters, TensorBoard images",
+     "MaxPool2d(3) on a 5x5 input with ceil_mode True (2x2) vs False (1x1); "
      "[64, 3, 32, 32] → Conv(3, 6, 3) → [64, 6, 30, 30]; all six channels shown as "
      "feature maps instead of reshaped to fake RGB",
-     "pages/feature_maps.py"),
+     (_example("MaxPool2d(3), ceil_mode=True", "seed 001/002: MaxPool2d(3) ceil_mode=True"),
+      _example("ceil_mode=False", "seed 001/002: MaxPool2d(3) ceil_mode=False"),
+      _example("[64, 3, 32, 32] → Conv(3, 6, 3)",
+               "seed 002: CIFAR-10 [64,3,32,32] -> Conv2d(3, 6, 3)"),
+      NoteLink("six channels as feature maps", "pages/feature_maps.py"))),
     ("003 · the CIFAR-10 classifier",
-     "the lenet5 preset (62,006 parameters) trained with the seed's recipe (SGD lr 0.001, "
-     "momentum 0.9, batch 4, 2 epochs), with the corrected loop",
-     "pages/train.py"),
+     "the lenet5 preset (62,006 parameters, 16·5·5 = 400 into Linear(400, 120)) trained "
+     "with the seed's recipe (SGD lr 0.001, momentum 0.9, batch 4, 2 epochs), with the "
+     "corrected loop",
+     (_preset("LeNet-5's ledger", "lenet5"),
+      NoteLink("train it with the seed's recipe", "pages/train.py"))),
     ("004 · why convolution, padding modes, MNIST CNN with Adam",
-     "zeros/reflect/replicate/circular padding side by side; padding = (k-1)/2 keeps the "
-     "size; the mnist_cnn preset (20,490 parameters)",
-     "pages/output_size.py"),
+     "224x224 with 5x5 kernels: how many layers to reach 4x4? (55); zeros/reflect/"
+     "replicate/circular padding side by side; padding = (k-1)/2 keeps the size; the "
+     "mnist_cnn preset (20,490 parameters)",
+     (_example("224x224 → 4x4: how many layers?",
+               "seed 004: 224x224, 5x5 kernels: how many layers to reach 4x4?"),
+      _example("reflect padding on 1..16", "seed 004: reflect padding, 1x1 kernel on 1..16"),
+      _preset("mnist_cnn's ledger", "mnist_cnn"))),
 )  # fmt: skip

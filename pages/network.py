@@ -65,6 +65,26 @@ def _source_error(error: ModelSpecError, source: str) -> None:
         st.code(excerpt, language=None)
 
 
+def _open_linked_preset() -> None:
+    """A link (a home-page card) names a preset as ``?preset=<name>``: open that preset.
+
+    Once per link: ``network_linked`` remembers it until the home page clears it, so a
+    preset chosen here afterwards is not overridden on the next rerun.
+    """
+    linked = st.query_params.get("preset")
+    if linked in models.list_models() and st.session_state.get("network_linked") != linked:
+        st.session_state.network_linked = linked
+        st.session_state.network_mode = "Preset"
+        st.session_state.network_preset = linked
+
+
+def _preset_chosen() -> None:
+    """The URL follows the chosen preset, so a refresh or a shared link opens it again."""
+    st.session_state.network_linked = st.query_params["preset"] = st.session_state.network_preset
+
+
+_open_linked_preset()
+st.session_state.setdefault("network_mode", "Preset")
 st.title("🧱 Network")
 st.caption(
     "Every layer's shape, formula, parameters, cost and receptive field, computed from the "
@@ -73,9 +93,7 @@ st.caption(
 
 controls, shape_column = st.columns([3, 2], gap="large")  # network | input shape
 with controls:
-    mode = st.segmented_control(
-        "Network", ["Preset", "Custom code"], default="Preset", key="network_mode"
-    )
+    mode = st.segmented_control("Network", ["Preset", "Custom code"], key="network_mode")
     mode = mode or "Preset"
     name: str | None = None
     if mode == "Preset":
@@ -84,6 +102,7 @@ with controls:
             models.list_models(),
             format_func=lambda n: f"{models.model_info(n).title}  ·  {n}",
             key="network_preset",
+            on_change=_preset_chosen,
         )
         info = models.model_info(name)
         st.caption(f"{info.description}  \nSource: {info.source}.")

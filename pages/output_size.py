@@ -11,45 +11,50 @@ import pandas as pd
 import streamlit as st
 
 from app_shell import ensure_app_navigation
-from cnnlab.charts.windows import (
-    padding_modes_figure,
-    padding_modes_image_figure,
-    scatter_figure,
-    sliding_window_figure,
-)
+from cnnlab.charts.windows import padding_modes_figure, padding_modes_image_figure
 from cnnlab.errors import ShapeError
 from cnnlab.samples import load_sample
-from cnnlab.seed_examples import DEFAULTS, PRESETS, SEED_004_CODE, SEED_NOTES, example_state
+from cnnlab.seed_examples import (
+    DEFAULTS,
+    EXAMPLE_IDS,
+    PRESETS,
+    SEED_004_CODE,
+    example_id,
+    example_state,
+)
 from cnnlab.shapes import explain
 from cnnlab.windows import (
     LAYER_TYPES,
     PADDING_MODES,
-    GridLayer,
     build_layer,
-    grid_text,
     layer_call,
     pad_every_mode,
     pad_image_every_mode,
     padding_limits,
-    resize_grid,
     run_on_zeros,
-    slide,
-    to_code,
 )
+from page_parts.output_size import layer_stack, sliding_window
 
 ensure_app_navigation()
 
 
 def _apply_preset() -> None:
-    """Reset every widget to its default, then to the chosen example's values."""
+    """Reset every widget to its default, then to the chosen example's values; the URL
+    (``?example=<id>``) names the example, so a link or a refresh opens it again."""
     st.session_state.update(example_state(st.session_state.os_preset))
     st.session_state.os_version += 1
+    st.session_state.os_playing = False
+    st.session_state.os_linked = st.query_params["example"] = example_id(st.session_state.os_preset)
 
 
 def _init_state() -> None:
+    linked = EXAMPLE_IDS.get(st.query_params.get("example", ""))
     if "os_version" not in st.session_state:
-        st.session_state.os_preset = next(iter(PRESETS))
+        st.session_state.os_preset = linked or next(iter(PRESETS))
         st.session_state.os_version = 0
+        _apply_preset()
+    elif linked and st.session_state.get("os_linked") != example_id(linked):
+        st.session_state.os_preset = linked  # a home-page card or a link: open its example
         _apply_preset()
     for key, value in DEFAULTS.items():  # widgets hidden on the last run lose their state
         st.session_state.setdefault(key, value)
@@ -190,84 +195,6 @@ def _result(layer_type: str, params: dict[str, Any], shape: tuple[int, ...]) -> 
     return layer
 
 
-def _editor(label: str, state_key: str, rows: int, cols: int, help: str) -> list[list[float]]:
-    """An editable grid of numbers; resizing keeps the values that still fit."""
-    base = st.session_state[state_key]
-    if len(base) != rows or len(base[0]) != cols:
-        base = st.session_state[state_key] = resize_grid(base, rows, cols)
-        st.session_state.os_version += 1
-    frame = pd.DataFrame(base, columns=[str(c) for c in range(cols)])
-    edited = st.data_editor(
-        frame, key=f"{state_key}_{st.session_state.os_version}_{rows}x{cols}", hide_index=False,
-        num_rows="fixed",
-        column_config={str(c): st.column_config.NumberColumn(str(c), format="%g", required=True)
-                       for c in range(cols)},
-    )  # fmt: skip
-    st.caption(label)
-    return edited.fillna(0.0).astype(float).values.tolist()
-
-
-def _sliding_window(layer_type: str, layer: Any) -> None:
-    st.subheader("The sliding window, cell by cell")
-    if layer_type not in ("Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d"):
-        st.info(f"{layer_type} has no sliding window; pick Conv2d, ConvTranspose2d, MaxPool2d "
-                "or AvgPool2d (or a seed example above) to see one.", icon="ℹ️")  # fmt: skip
-        return
-    st.caption("One channel of a small input with the same kernel, stride, padding and dilation "
-               "as above (channels and bias set aside). Edit any number; the output is computed "
-               "by the real torch op, and every cell's arithmetic is written out below.")  # fmt: skip
-    shape = (int(st.session_state.os_h), int(st.session_state.os_w))
-    rows, cols = min(shape[0], 10), min(shape[1], 10)
-    if shape != (rows, cols):
-        st.caption(f"The grid shows {rows}x{cols} of the {shape[0]}x{shape[1]} input.")
-    has_kernel = layer_type in ("Conv2d", "ConvTranspose2d")
-    grid_col, kernel_col = st.columns([3, 2]) if has_kernel else (st.container(), None)
-    with grid_col:
-        grid = _editor("input grid (rows x columns follow the input H and W above)", "os_grid",
-                       rows, cols, "Type new values.")  # fmt: skip
-    weights = None
-    if kernel_col is not None:
-        kh, kw = (min(k, 7) for k in layer.kernel_size)
-        with kernel_col:
-            weights = _editor("kernel weights", "os_kernel", kh, kw, "The kernel's weights.")
-    try:
-        spec = GridLayer.from_module(layer, weights)
-        result = slide(grid, spec)
-    except ShapeError as error:
-        st.error(f"On this {rows}x{cols} grid: {error}", icon="🚫")
-        return
-    cells = len(result.windows)
-    out_w = len(result.output[0])
-    if st.session_state.os_step >= cells:
-        st.session_state.os_step = 0
-    step = st.slider("output cell", 0, cells - 1, key="os_step", disabled=cells == 1,
-                     format="%d", help="Row-major index of the output cell to explain; "
-                     "the ▶ Play button in the chart animates all of them.") if cells > 1 else 0  # fmt: skip
-    st.plotly_chart(sliding_window_figure(result, step),
-                    key=f"os_window_chart_{step}")  # fmt: skip
-    window = result.windows[step]
-    st.markdown(f"**out[{step // out_w}, {step % out_w}]** = `{window.text}`")
-    if window.partial:
-        st.caption(f"This is the partial window ceil_mode keeps: {len(window.missing)} of its "
-                   "cells (dotted) lie past the padded grid and are not counted.")  # fmt: skip
-    for dropped in result.dropped:
-        st.warning(dropped.text, icon="✂️")
-    if spec.kind == "conv_transpose":
-        st.markdown("**Seen from the input:** each input cell multiplies the whole kernel and "
-                    "adds it into the output, `stride` cells apart; `padding` crops the border.")  # fmt: skip
-        source = st.slider("input cell", 0, len(result.scatters) - 1, key="os_scatter",
-                           help="Row-major index of the input cell that scatters.")  # fmt: skip
-        st.plotly_chart(scatter_figure(result, source))
-        st.code(result.scatters[source].text, language=None)
-    note = SEED_NOTES.get(st.session_state.os_preset)
-    with st.expander("In PyTorch", expanded=note is not None):
-        if note:
-            st.caption(note)
-        st.code(to_code(grid, spec), language="python")
-        st.caption("Output printed by torch:")
-        st.code(grid_text(result.output), language=None)
-
-
 def _padding_modes() -> None:
     st.subheader("Padding modes")
     st.caption("What goes into the padding cells. `nn.Conv2d(..., padding_mode=...)` pads this "
@@ -319,7 +246,8 @@ def main() -> None:
         layer = _result(layer_type, params, shape)
     st.divider()
     if layer is not None:
-        _sliding_window(layer_type, layer)
+        sliding_window(layer_type, layer)
+        layer_stack(layer_type, layer, shape)
     else:
         st.info("Fix the configuration above to see the sliding window.", icon="ℹ️")
     st.divider()

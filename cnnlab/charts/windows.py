@@ -130,8 +130,9 @@ def _step_label(result: SlideResult, step: int) -> str:
 def sliding_window_figure(result: SlideResult, step: int = 0, height: int = 430) -> go.Figure:
     """Padded input | kernel | output, the window of output cell ``step`` (row-major) outlined.
 
-    Carries one animation frame per output cell, a play/pause button and a slider, so the
-    browser can step through the cells without a rerun.
+    The figure shows one position only and carries no animation frames or slider: the
+    page's one stepper chooses ``step`` and writes the same cell's equation beside it, so
+    the outline, the title and the equation always name the same cell.
     """
     sizes = _panel_sizes(result)
     panels = len(sizes)
@@ -152,19 +153,7 @@ def sliding_window_figure(result: SlideResult, step: int = 0, height: int = 430)
         fig.add_trace(trace, row=1, col=col)
     for dropped in result.dropped:
         fig.add_trace(_dropped_trace(result, dropped.axis, dropped.start), row=1, col=1)
-    n_base = len(base)
-    highlight_ids = list(range(n_base, n_base + len(cols)))
-    fig.frames = [
-        go.Frame(
-            name=str(i),
-            data=_highlight_traces(result, i, panels),
-            traces=highlight_ids,
-            layout={"title": {"text": _step_label(result, i)}},
-        )
-        for i in range(len(result.windows))
-    ]
     _style_axes(fig, panels, sizes, _titles(result))
-    _add_player(fig, result, step)
     fig.update_layout(
         height=height, margin={"l": 10, "r": 10, "t": 90, "b": 10}, font=FONT,
         plot_bgcolor="white", paper_bgcolor="white",
@@ -182,33 +171,6 @@ def _dropped_trace(result: SlideResult, axis: str, start: int) -> go.Scatter:
     y = [r0 - 0.5, r0 - 0.5, r0 + span_h - 0.5, r0 + span_h - 0.5, r0 - 0.5]
     return go.Scatter(x=x, y=y, mode="lines", line={"color": DROPPED, "width": 2, "dash": "dash"},
                       hoverinfo="skip", showlegend=False, cliponaxis=False)  # fmt: skip
-
-
-def _add_player(fig: go.Figure, result: SlideResult, step: int) -> None:
-    play = {"frame": {"duration": 900, "redraw": True}, "fromcurrent": True,
-            "transition": {"duration": 0}, "mode": "immediate"}  # fmt: skip
-    pause = {"frame": {"duration": 0, "redraw": False}, "mode": "immediate",
-             "transition": {"duration": 0}}  # fmt: skip
-    fig.update_layout(
-        updatemenus=[{
-            "type": "buttons", "direction": "left", "x": 0.0, "y": -0.02, "xanchor": "left",
-            "yanchor": "top", "pad": {"r": 8, "t": 8}, "showactive": False,
-            "buttons": [
-                {"label": "▶ Play", "method": "animate", "args": [None, play]},
-                {"label": "Pause", "method": "animate", "args": [[None], pause]},
-            ],
-        }],
-        sliders=[{
-            "active": step, "x": 0.16, "y": -0.02, "len": 0.84, "yanchor": "top",
-            "pad": {"t": 8}, "currentvalue": {"prefix": "output cell ", "font": {"size": 12}},
-            "steps": [
-                {"label": f"{w.out[0]},{w.out[1]}", "method": "animate",
-                 "args": [[str(i)], {**pause, "frame": {"duration": 0, "redraw": True}}]}
-                for i, w in enumerate(result.windows)
-            ],
-        }],
-    )  # fmt: skip
-    fig.update_layout(margin={"b": 90})
 
 
 def scatter_figure(result: SlideResult, source: int = 0, height: int = 380) -> go.Figure:

@@ -32,7 +32,7 @@ def test_home_links_every_page(at: AppTest) -> None:
     links = {
         link.proto.page: link.proto.label
         for link in at.get("page_link")
-        if link.proto.label != "Open"
+        if not link.proto.query_string and link.proto.icon != ":material/subdirectory_arrow_right:"
     }
     assert links == {
         "output_size": "Output size",
@@ -46,6 +46,10 @@ def test_home_links_every_page(at: AppTest) -> None:
 def test_home_guides_each_course_note_to_its_page(at: AppTest) -> None:
     notes = [m.value for m in at.markdown if m.value.startswith("**Note ")]
     assert [note.split(" ·")[0] for note in notes] == [f"**Note {n:03d}" for n in range(5)]
-    opened = [link.proto.page for link in at.get("page_link") if link.proto.label == "Open"]
-    assert opened == ["output_size", "network", "feature_maps", "train", "output_size"]
+    opened = [
+        link.proto.page
+        for link in at.get("page_link")
+        if link.proto.icon == ":material/arrow_forward:"
+    ]
+    assert opened == ["output_size", "network", "output_size", "network", "output_size"]
     assert "91, 168, 224" in notes[0] and "145,578" in notes[1] and "62,006" in notes[3]
