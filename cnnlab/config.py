@@ -62,6 +62,7 @@ class RunConfig:
     data_dir: str | None = None
     download: bool = True  # let torchvision fetch a missing dataset (offline: a clear error)
     eval_every: int = 1  # evaluate every N epochs (and always after the last)
+    checkpoint_minutes: float = 5.0  # also save last.pt every N minutes inside an epoch (0: off)
 
     # ---- serialisation -------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -131,6 +132,7 @@ class RunConfig:
         _check_int("crop-padding", self.crop_padding, 0, 16)
         _check_int("seed", self.seed, 0, 2**63 - 1)
         _check_int("eval-every", self.eval_every, 1, 10_000)
+        _check_float("checkpoint-minutes", self.checkpoint_minutes, low=0.0, high=1440.0)
         for label, value in (("limit-train", self.limit_train), ("limit-test", self.limit_test)):
             if value is not None:
                 _check_int(label, value, 1, 10**9)
@@ -213,6 +215,7 @@ def check_model_fits(config: RunConfig, info: Any) -> None:
     except CNNLabError as error:
         raise ConfigError(f"model {config.model}: {error}") from None
     shape = "x".join(str(d) for d in info.input_shape)
+    _check_activation_memory(config, model, info.input_shape)
     try:
         with torch.no_grad():
             out = model.eval()(torch.zeros(2, *info.input_shape))  # [2, num_classes]
@@ -227,6 +230,18 @@ def check_model_fits(config: RunConfig, info: Any) -> None:
             f"{info.title} has {info.num_classes} classes: make the last layer "
             f"Linear(..., {info.num_classes})"
         )
+
+
+def _check_activation_memory(config: RunConfig, model: Any, input_shape: tuple[int, ...]) -> None:
+    """Refuse, from the shape arithmetic alone, a network whose check here (batch 2) or whose
+    training batch would need more activation memory than allowed: nothing is run."""
+    from cnnlab.shapes.memory import SERVER_LIMIT, TRAIN_LIMIT, check_activations
+
+    try:
+        check_activations(model, (2, *input_shape), SERVER_LIMIT, "checking the network")
+        check_activations(model, (config.batch_size, *input_shape), TRAIN_LIMIT, "training")
+    except CNNLabError as error:
+        raise ConfigError(f"model {config.model}: {error}") from None
 
 
 def _ledger_diagnosis(model: Any, input_shape: tuple[int, ...], error: Exception) -> str:
@@ -347,6 +362,11 @@ def build_parser(prog: str = "python -m cnnlab.train") -> argparse.ArgumentParse
         help="download a dataset that is not on disk through torchvision (default on)",
     )  # fmt: skip
     p.add_argument("--eval-every", type=int, help="evaluate every N epochs (default 1)")
+    p.add_argument(
+        "--checkpoint-minutes", type=float,
+        help=f"also save last.pt every N minutes of training, 0 = epoch ends only "
+        f"(default {d.checkpoint_minutes:g})",
+    )  # fmt: skip
     p.add_argument("--runs-dir", help="run store (else $CNNLAB_RUNS_DIR, else ./checkpoints)")
     p.add_argument("--resume", metavar="RUN_ID", help="continue a run from its last.pt")
     p.add_argument("--run-id", help=argparse.SUPPRESS)  # a queued run created by cnnlab.runs

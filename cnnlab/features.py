@@ -25,6 +25,7 @@ from torch import nn
 from cnnlab.data import DatasetInfo
 from cnnlab.errors import ModelSpecError
 from cnnlab.shapes import Ledger, input_region
+from cnnlab.shapes.memory import SERVER_LIMIT, check_activations
 from cnnlab.shapes.receptive import ReceptiveField
 
 CONV = (nn.Conv2d, nn.ConvTranspose2d)
@@ -114,6 +115,7 @@ def feature_maps(model: nn.Module, x: torch.Tensor) -> list[tuple[str, torch.Ten
 
         return hook
 
+    check_activations(model, x.shape, SERVER_LIMIT, "feature maps")  # ShapeError if too large
     targets = [(name, m) for name, m in model.named_modules() if name and layer_kind(m)]
     with _hooked(targets, make_hook), _eval(model), _one_thread(), torch.inference_mode():
         _count_forward()
@@ -149,6 +151,7 @@ def predict(
     model: nn.Module, x: torch.Tensor, classes: Sequence[str], k: int = 5
 ) -> list[Prediction]:
     """The top-``k`` classes of a single image ``x`` ``[1, C, H, W]``, most probable first."""
+    check_activations(model, x.shape, SERVER_LIMIT, "a prediction")
     with _eval(model), _one_thread(), torch.inference_mode():
         _count_forward()
         logits = model(x)  # [1, num_classes]
@@ -188,6 +191,8 @@ def grad_cam(
 
         return hook
 
+    # The graph keeps every activation and the backward pass adds as much again.
+    check_activations(model, x.shape, SERVER_LIMIT // 2, "Grad-CAM")
     x = x.detach().clone()  # an inference-mode tensor cannot enter autograd
     with _hooked([(layer, target)], make_hook), _eval(model), _one_thread(), torch.enable_grad():
         _count_forward()

@@ -26,6 +26,7 @@ from cnnlab import features, runs
 from cnnlab.config import RunConfig, build_model
 from cnnlab.data import DatasetInfo
 from cnnlab.errors import CNNLabError
+from cnnlab.shapes.memory import check_activations
 
 # The RunConfig fields that decide a network's architecture and initial weights.
 NETWORK_FIELDS = ("model", "custom_source", "activation", "batchnorm", "dropout", "width", "seed")
@@ -72,11 +73,13 @@ def network_key(
 def random_network(config: RunConfig, info: DatasetInfo) -> Network:
     """``config``'s network for ``info``'s inputs with weights seeded by ``config.seed``.
 
-    ModelSpecError when the preset, its options or the custom source cannot be built.
+    ModelSpecError when the preset, its options or the custom source cannot be built;
+    ShapeError when one forward pass would need more memory than the app allows.
     """
     model = features.build_seeded(
         lambda: build_model(config, info.input_shape, info.num_classes), config.seed
     )
+    check_activations(model, (1, *info.input_shape))  # ShapeError before any forward pass
     return Network(network_key(config, info.input_shape, info.num_classes, info), model, info)
 
 
@@ -100,7 +103,7 @@ def trained_network(
     """
     version = checkpoint_version(run_id, which, runs_dir)
     model, payload = runs.load_trained_model(run_id, which, runs_dir)
-    twin = random_network(
+    twin = random_network(  # also bounds the activations of the shared architecture
         RunConfig.from_dict(payload["config"]), features.checkpoint_input(payload)
     )
     return Network(

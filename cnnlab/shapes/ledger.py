@@ -24,28 +24,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from cnnlab.errors import ShapeError
 from cnnlab.shapes.explain import Explanation, explain, groups_note
-from cnnlab.shapes.formulas import (
-    ADAPTIVE,
-    POOLS,
-    SHAPE_PRESERVING,
-    Shape,
-    fmt_shape,
-    output_shape,
-    window_axes,
-)
+from cnnlab.shapes.formulas import Shape, fmt_shape, output_shape, window_axes
+from cnnlab.shapes.memory import SERVER_LIMIT, check_activations, is_chain, leaves
 from cnnlab.shapes.receptive import IDENTITY, AxisRF, ReceptiveField, step
-
-SUPPORTED = (
-    nn.Conv2d,
-    nn.ConvTranspose2d,
-    *POOLS,
-    *ADAPTIVE,
-    nn.Flatten,
-    nn.Linear,
-    nn.BatchNorm1d,
-    nn.BatchNorm2d,
-    *SHAPE_PRESERVING,
-)
 
 
 @dataclass(frozen=True)
@@ -302,20 +283,6 @@ def _eval_mode(model: nn.Module) -> Iterator[None]:
             m.training = training
 
 
-def _leaves(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    leaves = [(n, m) for n, m in model.named_modules() if not list(m.children())]
-    return [(n or type(m).__name__, m) for n, m in leaves]
-
-
-def _is_chain(model: nn.Module) -> bool:
-    """A model whose forward is its leaves in order: nested Sequentials of supported layers."""
-    containers = [m for m in model.modules() if list(m.children())]
-    leaves = [m for _, m in _leaves(model)]
-    return all(type(m) is nn.Sequential for m in containers) and all(
-        isinstance(m, SUPPORTED) for m in leaves
-    )
-
-
 def _diagnose(
     layer: nn.Module, error: ShapeError, previous: nn.Module | None, before_previous: Shape | None
 ) -> tuple[str, str]:
@@ -398,7 +365,7 @@ def _trace_chain(model: nn.Module, shape: Shape) -> tuple[list[LedgerRow], Ledge
     rows: list[LedgerRow] = []
     rf: ReceptiveField | None = IDENTITY
     previous: tuple[nn.Module, Shape] | None = None
-    for index, (name, layer) in enumerate(_leaves(model)):
+    for index, (name, layer) in enumerate(leaves(model)):
         try:
             out = output_shape(layer, shape)
         except ShapeError as error:
@@ -442,7 +409,7 @@ def _trace_forward(model: nn.Module, shape: Shape) -> tuple[list[LedgerRow], Led
 
         return hook
 
-    for name, leaf in _leaves(model):
+    for name, leaf in leaves(model):
         handles.append(leaf.register_forward_pre_hook(pre_hook(name)))
         handles.append(leaf.register_forward_hook(post_hook(name)))
     first = next(model.parameters(), None)
@@ -514,13 +481,18 @@ def trace(model: nn.Module, input_shape: Sequence[int]) -> Ledger:
     """The ledger of `model` for inputs of `input_shape` ((N, C, H, W) or (C, H, W))."""
     shape = tuple(int(s) for s in input_shape)
     notes: list[str] = []
-    if _is_chain(model):
+    if is_chain(model):
         with _eval_mode(model):
             rows, error = _trace_chain(model, shape)
         method = "formulas"
     else:
         shape = (1, *shape[1:]) if len(shape) == 4 else (1, *shape)
-        rows, error = _trace_forward(model, shape)
+        try:  # the forward pass below is real: bound its memory first
+            check_activations(model, shape, SERVER_LIMIT, "the ledger's forward pass")
+            rows, error = _trace_forward(model, shape)
+        except ShapeError as too_large:
+            problem, fix = too_large.problem, too_large.fix  # type: ignore[attr-defined]
+            rows, error = [], LedgerError(0, "forward()", problem, fix)
         method = "forward hooks"
         notes.append("shapes recorded from one forward pass of a zeros batch of 1")
     total_params = sum(p.numel() for p in model.parameters())
