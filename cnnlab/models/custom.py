@@ -13,6 +13,7 @@ import ast
 import inspect
 import math
 import operator
+import re
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable
@@ -22,6 +23,7 @@ import torch
 from torch import nn
 
 from cnnlab.errors import ModelSpecError
+from cnnlab.models.source_limits import ECHO_CHARS, excerpt_line, parse_limited, short
 
 ALLOWED_LAYERS: dict[str, type[nn.Module]] = {
     name: getattr(nn, name)
@@ -65,12 +67,12 @@ def parse_sequential(source: str) -> nn.Sequential:
     name and preceded by ``import torch.nn as nn`` style imports (which are not run).
     """
     try:
-        tree = ast.parse(source)
+        tree = parse_limited(source)  # size, depth and node-count caps
     except SyntaxError as error:
         line = error.lineno or 1
         text = (error.msg or "invalid syntax").removesuffix(f" (<unknown>, line {line})")
         raise ModelSpecError(
-            f"syntax error: {text}; check brackets, commas and quotes",
+            f"syntax error: {short(text, 120)}; check brackets, commas and quotes",
             line,
             (error.offset or 1) - 1,
         ) from None
@@ -122,8 +124,8 @@ def error_excerpt(source: str, error: ModelSpecError) -> str | None:
     lines = source.splitlines()
     if error.line is None or not 1 <= error.line <= len(lines):
         return None
-    caret = " " * (error.col or 0) + "^"
-    return f"{error.line:>3} | {lines[error.line - 1]}\n    | {caret}"
+    text, col = excerpt_line(lines[error.line - 1], error.col or 0)
+    return f"{error.line:>3} | {text}\n    | {' ' * col}^"
 
 
 def _fail(node: ast.AST, message: str) -> None:
@@ -143,7 +145,10 @@ def _check_import(statement: ast.Import | ast.ImportFrom) -> None:
             _fail(statement, "from torch only nn can be imported: `from torch import nn`")
     for module in modules:
         if module not in _ALLOWED_IMPORTS:
-            _fail(statement, f"`import {module}` is not allowed; only torch.nn layers can be used")
+            _fail(
+                statement,
+                f"`import {short(module)}` is not allowed; only torch.nn layers can be used",
+            )
 
 
 class _Parser:
@@ -161,19 +166,20 @@ class _Parser:
         elif isinstance(func, ast.Attribute):
             _fail(
                 func,
-                f"`{ast.unparse(func)}` is not a torch.nn layer; only nn.<Layer>(...) calls are "
+                f"`{_snippet(func)}` is not a torch.nn layer; only nn.<Layer>(...) calls are "
                 f"allowed (allowed layers are {allowed_layers_text()})",
             )
         else:
-            _fail(func, f"`{ast.unparse(func)}` cannot be called here; write nn.<Layer>(...)")
+            _fail(func, f"`{_snippet(func)}` cannot be called here; write nn.<Layer>(...)")
         if name.startswith("__") or name.startswith("_"):
-            _fail(func, f"`{name}` is not allowed; only torch.nn layers can be called")
+            _fail(func, f"`{short(name)}` is not allowed; only torch.nn layers can be called")
         if name == "OrderedDict":
             _fail(func, "OrderedDict(...) can only be the single argument of nn.Sequential")
         if name not in ALLOWED_LAYERS:
             _fail(
                 func,
-                f"nn.{name} is not available here; allowed layers are {allowed_layers_text()}",
+                f"nn.{short(name)} is not available here; allowed layers are "
+                f"{allowed_layers_text()}",
             )
         return name
 
@@ -219,9 +225,9 @@ class _Parser:
                 _fail(key, 'a layer name must be a string literal such as "conv1"')
             name = key.value  # type: ignore[union-attr]
             if not name.isidentifier() or name.startswith("__"):
-                _fail(key, f"layer name {name!r} must be a plain identifier like conv1 (no dots)")
+                _fail(key, f"layer name {short(repr(name))} must be a plain identifier like conv1")
             if name in layers:
-                _fail(key, f"the layer name {name!r} is used twice")
+                _fail(key, f"the layer name {short(repr(name))} is used twice")
             layers[name] = self.module(value)
         if not layers:
             _fail(node, "the OrderedDict is empty; put (name, layer) pairs inside")
@@ -237,7 +243,7 @@ class _Parser:
         for keyword in node.keywords:
             if keyword.arg in _FORBIDDEN_KEYWORDS:
                 _fail(keyword.value, f"`{keyword.arg}=` is not accepted here; the lab chooses it")
-            kwargs[keyword.arg] = _literal(keyword.value, f"argument `{keyword.arg}`")  # type: ignore[index]
+            kwargs[keyword.arg] = _literal(keyword.value, f"argument `{short(keyword.arg)}`")  # type: ignore[index]
         signature = inspect.signature(cls)
         accepted = [
             p.name
@@ -249,12 +255,13 @@ class _Parser:
             if unknown:
                 _fail(
                     node,
-                    f"nn.{name} has no argument `{unknown[0]}`; its arguments are {', '.join(accepted)}",
+                    f"nn.{name} has no argument `{short(unknown[0])}`; its arguments are "
+                    f"{', '.join(accepted)}",
                 )
             try:
                 bound = signature.bind(*args, **kwargs)
             except TypeError as error:
-                _fail(node, f"nn.{name}({', '.join(accepted)}): {error}")
+                _fail(node, f"nn.{name}({', '.join(accepted)}): {short(error, 120)}")
             for key, value in bound.arguments.items():
                 _check_value(node, name, key, value)
         self.count_parameters(node, cls, args, kwargs)
@@ -263,7 +270,7 @@ class _Parser:
                 warnings.simplefilter("ignore")
                 return cls(*args, **kwargs)
         except (TypeError, ValueError, RuntimeError) as error:
-            _fail(node, f"nn.{name} refuses these arguments: {str(error).splitlines()[0]}")
+            _fail(node, f"nn.{name} refuses these arguments: {_first_line(error)}")
         raise AssertionError("unreachable")
 
     def count_parameters(
@@ -275,7 +282,7 @@ class _Parser:
                 warnings.simplefilter("ignore")
                 probe = cls(*args, **kwargs)
         except (TypeError, ValueError, RuntimeError) as error:
-            _fail(node, f"nn.{cls.__name__} refuses these arguments: {str(error).splitlines()[0]}")
+            _fail(node, f"nn.{cls.__name__} refuses these arguments: {_first_line(error)}")
         self.parameters += sum(p.numel() for p in probe.parameters())
         if self.parameters > MAX_PARAMETERS:
             _fail(
@@ -310,8 +317,14 @@ def _is_ordered_dict(node: ast.expr) -> bool:
 
 
 def _snippet(node: ast.AST, limit: int = 40) -> str:
-    text = ast.unparse(node)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return short(ast.unparse(node), limit)
+
+
+def _first_line(error: Exception) -> str:
+    """torch's own reason, first line, with any value it quotes back cut short."""
+    lines = str(error).splitlines()
+    line = lines[0] if lines else type(error).__name__
+    return short(re.sub(rf"\S{{{ECHO_CHARS + 1},}}", lambda m: short(m[0]), line), 160)
 
 
 def _literal(node: ast.expr, what: str) -> Any:
@@ -348,7 +361,7 @@ def _literal(node: ast.expr, what: str) -> Any:
     if isinstance(node, ast.Name):
         _fail(
             node,
-            f"{what} must be a literal number, not a name (`{node.id}`); write the value itself",
+            f"{what} must be a literal number, not a name (`{short(node.id)}`); write the value",
         )
     if isinstance(node, ast.Call):
         _fail(node, f"{what} must be a literal, not a call (`{_snippet(node)}`)")
@@ -374,10 +387,10 @@ def _check_value(node: ast.Call, layer: str, key: str, value: Any) -> None:
     values = value if isinstance(value, tuple | list) else (value,)
     numbers = [v for v in values if _is_number(v)]
     if key in _POSITIVE and any(v < 1 for v in numbers):
-        _fail(node, f"nn.{layer}: `{key}` must be at least 1, not {value!r}")
+        _fail(node, f"nn.{layer}: `{key}` must be at least 1, not {short(repr(value))}")
     if key in ("padding", "output_padding") and any(v < 0 for v in numbers):
-        _fail(node, f"nn.{layer}: `{key}` cannot be negative ({value!r})")
+        _fail(node, f"nn.{layer}: `{key}` cannot be negative ({short(repr(value))})")
     if key in _POSITIVE | {"padding", "output_padding"} and any(
         isinstance(v, float) for v in numbers
     ):
-        _fail(node, f"nn.{layer}: `{key}` must be a whole number, not {value!r}")
+        _fail(node, f"nn.{layer}: `{key}` must be a whole number, not {short(repr(value))}")
