@@ -126,7 +126,7 @@ def data_root(cli_value: str | Path | None = None) -> Path:
 
 
 def valid_names() -> str:
-    return ", ".join(DATASETS) + ", or folder:<path> (an image folder with train/<class>/*)"
+    return ", ".join(DATASETS) + ", or `folder:<path>` (an image folder with `train/<class>/*`)"
 
 
 # ----------------------------------------------------------------------------- public API
@@ -245,8 +245,8 @@ def _locate(name: str, split: str, root: Path, *, download: bool, extract: bool 
         split_dir = folder / split
         if not split_dir.is_dir():
             raise DatasetUnavailable(
-                f"Image folder {folder} has no {split}/ folder. Put images in "
-                f"{split_dir}/<class>/ using the class folder names of train/."
+                f"Image folder `{folder}` has no `{split}/` folder. Put images in "
+                f"`{split_dir}/<class>/` using the class folder names of `train/`."
             )
         return _image_folder_source(
             split_dir, classes, FOLDER_IMAGE_SIZE, strict=False, require_all=(split == "train")
@@ -258,11 +258,10 @@ def _cifar_missing(
     root: Path, split: str, failed: BaseException | None = None
 ) -> DatasetUnavailable:
     return DatasetUnavailable(
-        f"CIFAR-10 ({split}) not found under {root}. Put the folder {CIFAR_PICKLE_DIR}/ "
-        "from cifar-10-python.tar.gz (https://www.cs.toronto.edu/~kriz/cifar.html) there, "
-        f"or extract {CIFAR_TARBALL} there (giving {root}/{CIFAR_JPEG_DIR}/train/<class>/*.jpg "
-        f"and {CIFAR_JPEG_DIR}/test/<class>/*.jpg), or place {CIFAR_TARBALL} itself in "
-        f"{root}{_download_hint(failed)}"
+        f"CIFAR-10 ({split}) not found under `{root}`. Put the folder `{CIFAR_PICKLE_DIR}/` "
+        "from `cifar-10-python.tar.gz` (https://www.cs.toronto.edu/~kriz/cifar.html) there, "
+        f"or extract `{CIFAR_TARBALL}` there (giving `{CIFAR_JPEG_DIR}/{{train,test}}/<class>/"
+        f"*.jpg`), or place `{CIFAR_TARBALL}` itself in `{root}`{_download_hint(failed)}"
     )
 
 
@@ -304,7 +303,7 @@ def _extract_cifar_tarball(tarball: Path, root: Path) -> None:
                 top = member.name.lstrip("./").split("/", 1)[0]
                 if top != CIFAR_JPEG_DIR:
                     raise DatasetUnavailable(
-                        f"{tarball} holds {member.name!r} outside {CIFAR_JPEG_DIR}/: it is not "
+                        f"`{tarball}` holds {member.name!r} outside `{CIFAR_JPEG_DIR}/`: not "
                         f"the CIFAR-10 image-folder copy. Remove it or extract the right one."
                     )
             archive.extractall(tmp, filter="data")  # refuses absolute paths, .., device files
@@ -312,8 +311,8 @@ def _extract_cifar_tarball(tarball: Path, root: Path) -> None:
             os.replace(tmp / CIFAR_JPEG_DIR, root / CIFAR_JPEG_DIR)
     except (tarfile.TarError, EOFError, OSError) as error:
         raise DatasetUnavailable(
-            f"{tarball} could not be extracted ({_first_line(error)}). Replace it with a "
-            f"complete copy or extract it by hand into {root}."
+            f"`{tarball}` could not be extracted ({_first_line(error)}). Replace it with a "
+            f"complete copy or extract it by hand into `{root}`."
         ) from error
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -350,8 +349,8 @@ def _read_cifar(files: list[Path], progress: Progress | None) -> tuple[torch.Ten
             target = torch.tensor(batch["labels"], dtype=torch.int64)  # [N]
         except (pickle.UnpicklingError, EOFError, KeyError, ValueError, RuntimeError) as error:
             raise DatasetUnavailable(
-                f"{path} is not a readable CIFAR-10 batch ({_first_line(error)}). Replace "
-                f"{path.parent} with a fresh copy from cifar-10-python.tar.gz."
+                f"`{path}` is not a readable CIFAR-10 batch ({_first_line(error)}). Replace "
+                f"`{path.parent}` with a fresh copy from `cifar-10-python.tar.gz`."
             ) from error
         images.append(data)
         labels.append(target)
@@ -375,10 +374,10 @@ def _locate_idx(name: str, split: str, root: Path, *, download: bool) -> _Source
     if None not in found:
         paths = [p for p in found if p is not None]
         return _Source(info.classes, _files_fingerprint(paths), lambda pr: _read_idx_pair(*paths))
-    wanted = " and ".join(f"{stem}.gz" for stem in _idx_files(name, split))
+    wanted = " and ".join(f"`{stem}.gz`" for stem in _idx_files(name, split))
     message = (
-        f"{info.title} {split} split not found under {root}. Put {wanted} (the official "
-        f"archives) into {raw}/"
+        f"{info.title} {split} split not found under `{root}`. Put {wanted} (the official "
+        f"archives) into `{raw}/`"
     )
     if not download:
         raise DatasetUnavailable(message + _download_hint(None))
@@ -405,7 +404,7 @@ def _read_idx(path: Path) -> torch.Tensor:
             raise ValueError(f"header says {dims} bytes of type {dtype:#x}, found {len(body)}")
     except (OSError, EOFError, struct.error, ValueError) as error:
         raise DatasetUnavailable(
-            f"{path} is not a complete idx file ({_first_line(error)}). Replace it with the "
+            f"`{path}` is not a complete idx file ({_first_line(error)}). Replace it with the "
             "official archive."
         ) from error
     return torch.frombuffer(bytearray(body), dtype=torch.uint8).view(dims)
@@ -415,7 +414,7 @@ def _read_idx_pair(images: Path, labels: Path) -> tuple[torch.Tensor, torch.Tens
     x = _read_idx(images).unsqueeze(1)  # [N, 1, 28, 28]
     y = _read_idx(labels).long()  # [N]
     if len(x) != len(y):
-        raise DatasetUnavailable(f"{images} has {len(x)} images but {labels} {len(y)} labels.")
+        raise DatasetUnavailable(f"`{images}` has {len(x)} images but `{labels}` {len(y)} labels.")
     return x, y
 
 
@@ -425,7 +424,7 @@ def _read_idx_pair(images: Path, labels: Path) -> tuple[torch.Tensor, torch.Tens
 def _folder_path(name: str, root: Path) -> Path:
     path = Path(name[len(FOLDER_PREFIX) :]).expanduser()
     if not str(path).strip() or str(path) == ".":
-        raise DatasetUnavailable("Give the image folder as folder:<path>.")
+        raise DatasetUnavailable("Give the image folder as `folder:<path>`.")
     return path if path.is_absolute() else root / path
 
 
@@ -438,8 +437,8 @@ def _folder_classes(folder: Path) -> tuple[str, ...]:
     classes = _subdirs(train) if train.is_dir() else []
     if not classes:
         raise DatasetUnavailable(
-            f"Image folder {folder} needs train/<class>/ and test/<class>/ folders of images "
-            f"(one folder per class); none found in {train}."
+            f"Image folder `{folder}` needs `train/<class>/` and `test/<class>/` folders of "
+            f"images (one folder per class); none found in `{train}`."
         )
     return tuple(classes)
 
@@ -468,7 +467,7 @@ def _image_folder_source(
     missing = [c for c in classes if c not in found]
     if unknown or (require_all and missing):
         raise DatasetUnavailable(
-            f"{split_dir} has class folders {found}; expected {list(classes)}. Rename or "
+            f"`{split_dir}` has class folders {found}; expected {list(classes)}. Rename or "
             "remove the folders that differ."
         )
     # Adding, removing or renaming a file changes its folder's mtime and ctime; stat-ing the
@@ -490,7 +489,7 @@ def _image_folder_source(
         ]  # (path, label)
         if not files:
             suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
-            raise DatasetUnavailable(f"{split_dir} has no image files ({suffixes}).")
+            raise DatasetUnavailable(f"`{split_dir}` has no image files ({suffixes}).")
         return _decode_folder(files, size, strict, progress)
 
     return _Source(classes, fingerprint, decode)
@@ -525,7 +524,7 @@ def _decode_folder(
         if progress is not None:
             progress(min(start + _DECODE_CHUNK, len(files)), len(files))
     if skipped:
-        listed = ", ".join(skipped[:5]) + (
+        listed = ", ".join(f"`{path}`" for path in skipped[:5]) + (
             f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
         )
         if strict:
