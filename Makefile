@@ -9,6 +9,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+# make run serves on this machine only; `make run ADDRESS=0.0.0.0` serves every interface.
+ADDRESS ?= 127.0.0.1
 SHARED_DATASETS ?= ../shared/datasets
 export CNNLAB_DATA_DIR ?= $(CURDIR)/data
 FASHION_DEB_DIR := /usr/share/datasets/fashion-mnist
@@ -24,10 +26,14 @@ $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.runtime-installed
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt $(PIP_QUIET)
 	@touch $@
 
+# The offline datasets come first where ../shared/datasets exists; a failed preparation
+# never stops the app (training then downloads through torchvision or says what is missing).
 run: $(VENV)/.runtime-installed
-	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
+	@if [ -d "$(SHARED_DATASETS)" ]; then $(MAKE) --no-print-directory data || \
+		echo "warning: could not prepare the offline datasets (make data); starting anyway"; fi
+	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS)
 
-# Offline datasets for tests and CI: the shared CIFAR-10 copy, the MNIST test set
+# Offline datasets (make run calls this too): the shared CIFAR-10 copy, the MNIST test set
 # and Debian's Fashion-MNIST, placed where cnnlab.data looks (see README).
 data:
 	@mkdir -p "$(CNNLAB_DATA_DIR)"
