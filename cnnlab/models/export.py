@@ -9,17 +9,14 @@ emitted too, and is therefore runnable Python rather than parser input).
 
 from __future__ import annotations
 
-import inspect
-from typing import Any
-
 from torch import nn
 
 from cnnlab.errors import ModelSpecError
 from cnnlab.models.custom import ALLOWED_LAYERS
 from cnnlab.models.fast import CLASS_SOURCE, FastCifarNet
+from cnnlab.shapes.fixes import layer_code
 
 _INDENT = "    "
-_VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
 
 def to_code(model: nn.Module) -> str:
@@ -77,41 +74,4 @@ def _leaf(layer: nn.Module) -> str:
             f"{name} is not a layer the lab can export; use layers from torch.nn such as "
             "Conv2d, ReLU, MaxPool2d, Linear"
         )
-    positional: list[str] = []
-    keywords: list[str] = []
-    for parameter in inspect.signature(type(layer)).parameters.values():
-        if parameter.name in ("device", "dtype") or parameter.kind in _VARIADIC:
-            continue
-        value = _current_value(layer, parameter.name)
-        if parameter.default is inspect.Parameter.empty:
-            positional.append(_literal(value))
-        elif not _is_default(layer, parameter.name, value, parameter.default):
-            keywords.append(f"{parameter.name}={_literal(value)}")
-    return f"nn.{name}({', '.join(positional + keywords)})"
-
-
-def _current_value(layer: nn.Module, name: str) -> Any:
-    if name == "bias":
-        return getattr(layer, "bias", None) is not None
-    if not hasattr(layer, name):
-        raise ModelSpecError(f"cannot read `{name}` of {type(layer).__name__} to export it")
-    value = getattr(layer, name)
-    if isinstance(value, tuple | list) and value and all(v == value[0] for v in value):
-        return value[0]  # (5, 5) -> 5
-    return value
-
-
-def _is_default(layer: nn.Module, name: str, value: Any, default: Any) -> bool:
-    if name == "stride" and default is None:  # pools store stride = kernel_size when omitted
-        return value == _current_value(layer, "kernel_size")
-    if isinstance(default, tuple | list) and default and all(v == default[0] for v in default):
-        default = default[0]
-    return type(value) is type(default) and value == default
-
-
-def _literal(value: Any) -> str:
-    if isinstance(value, list):
-        value = tuple(value)
-    if isinstance(value, str):
-        return '"' + value + '"' if '"' not in value and "\\" not in value else repr(value)
-    return repr(value)
+    return layer_code(layer)  # the same writer the calculator's fixes use

@@ -17,51 +17,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NoReturn
 
 from torch import nn
 
-from cnnlab.errors import ShapeError
+from cnnlab.shapes.fixes import fail, suggest
+from cnnlab.shapes.kinds import ADAPTIVE, POOLS, SHAPE_PRESERVING
 
 Shape = tuple[int, ...]
 
-# Layers whose output has the shape of their input (channel checks aside).
-ELEMENTWISE: tuple[type[nn.Module], ...] = (
-    nn.ReLU,
-    nn.ReLU6,
-    nn.LeakyReLU,
-    nn.Sigmoid,
-    nn.Tanh,
-    nn.GELU,
-    nn.SiLU,
-    nn.ELU,
-    nn.SELU,
-    nn.CELU,
-    nn.Mish,
-    nn.Hardswish,
-    nn.Hardsigmoid,
-    nn.Hardtanh,
-    nn.Softplus,
-    nn.Softsign,
-    nn.Tanhshrink,
-    nn.Dropout,
-    nn.Dropout1d,
-    nn.Dropout2d,
-    nn.AlphaDropout,
-    nn.Identity,
-)
-POOLS = (nn.MaxPool2d, nn.AvgPool2d)
-ADAPTIVE = (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
 AXES = ("H", "W")
 UNITS = {"H": ("row", "rows"), "W": ("column", "columns")}
-
-
-def fail(problem: str, fix: str) -> NoReturn:
-    """Raise a ShapeError whose message is "problem: fix" (both kept as attributes)."""
-    error = ShapeError(f"{problem}: {fix}")
-    error.problem = problem  # type: ignore[attr-defined]
-    error.fix = fix  # type: ignore[attr-defined]
-    raise error
 
 
 def fmt_shape(shape: Sequence[int]) -> str:
@@ -194,8 +159,7 @@ def _conv2d(layer: nn.Conv2d, shape: Shape) -> Shape:
         name,
         w[1] * g,
         shape,
-        f"use nn.Conv2d({shape[-3]}, {layer.out_channels}, kernel_size={_arg(k)}) "
-        f"or give it {w[1] * g} channels",
+        suggest(f"use {{layer}} or give it {w[1] * g} channels", layer, in_channels=shape[-3]),
     )
     axes = window_axes(layer)
     assert axes is not None
@@ -215,13 +179,19 @@ def _conv2d(layer: nn.Conv2d, shape: Shape) -> Shape:
             fail(
                 f"{name}: padding_mode='reflect' needs padding smaller than the input; "
                 f"padding {pad} on {size} {unit}",
-                f"use padding at most {size - 1}, or padding_mode='replicate' or 'zeros'",
+                suggest(
+                    f"use {{layer}}, or padding at most {size - 1}",
+                    layer,
+                    padding_mode="replicate",
+                ),
             )
         if mode == "circular" and pad > size:
             fail(
                 f"{name}: padding_mode='circular' can wrap around only once; "
                 f"padding {pad} is more than the {size} input {unit}",
-                f"use padding at most {size}, or padding_mode='replicate' or 'zeros'",
+                suggest(
+                    f"use {{layer}}, or padding at most {size}", layer, padding_mode="replicate"
+                ),
             )
     out = []
     for size, a, axis in zip(shape[-2:], axes, AXES, strict=True):
@@ -243,13 +213,15 @@ def _conv_transpose2d(layer: nn.ConvTranspose2d, shape: Shape) -> Shape:
         )
     if layer.padding_mode != "zeros":
         fail(f"{name} only supports padding_mode='zeros'", "use padding_mode='zeros'")
-    k = pair(layer.kernel_size)
     _check_channels(
         name,
         w[0],
         shape,
-        f"use nn.ConvTranspose2d({shape[-3]}, {layer.out_channels}, kernel_size={_arg(k)}) "
-        f"or give it {layer.in_channels} channels",
+        suggest(
+            f"use {{layer}} or give it {layer.in_channels} channels",
+            layer,
+            in_channels=shape[-3],
+        ),
     )
     axes = window_axes(layer)
     assert axes is not None
@@ -259,7 +231,14 @@ def _conv_transpose2d(layer: nn.ConvTranspose2d, shape: Shape) -> Shape:
             fail(
                 f"{name}: output_padding {op} must be smaller than the stride ({a.stride}) "
                 f"or the dilation ({a.dilation})",
-                f"use output_padding at most {max(a.stride, a.dilation) - 1}",
+                suggest(
+                    f"use output_padding at most {max(a.stride, a.dilation) - 1}: {{layer}}",
+                    layer,
+                    output_padding=tuple(
+                        min(o, max(b.stride, b.dilation) - 1)
+                        for o, b in zip(ops, axes, strict=True)
+                    ),
+                ),
             )
     out = []
     for size, a, op, axis in zip(shape[-2:], axes, ops, AXES, strict=True):
@@ -287,7 +266,11 @@ def _pool2d(layer: nn.MaxPool2d | nn.AvgPool2d, shape: Shape) -> Shape:
         if a.pad_before > a.kernel // 2:
             fail(
                 f"{name}: padding {a.pad_before} is more than half the kernel {a.kernel}",
-                f"use padding at most {a.kernel // 2}",
+                suggest(
+                    f"use padding at most {a.kernel // 2}: {{layer}}",
+                    layer,
+                    padding=tuple(min(b.pad_before, b.kernel // 2) for b in axes),
+                ),
             )
     out = []
     for size, a, axis in zip(shape[-2:], axes, AXES, strict=True):
@@ -347,11 +330,12 @@ def _linear(layer: nn.Linear, shape: Shape) -> Shape:
         problem = f"Linear expects {layer.in_features} inputs but receives {received}"
         if len(shape) >= 3:
             flat = math.prod(shape[1:]) if len(shape) == 4 else math.prod(shape)
-            fix = "add nn.Flatten() before it"
-            if flat != layer.in_features:
-                fix += f" and use nn.Linear({flat}, {layer.out_features})"
+            fix: str = "add nn.Flatten() before it"
+            if len(shape) == 4:  # (N, C, H, W): Flatten() gives N rows of C*H*W
+                changed = "" if flat == layer.in_features else " and use {layer}"
+                fix = suggest(fix + changed, layer, "nn.Flatten()", in_features=flat)
             fail(f"{problem} (the last size of the {len(shape)}-D input {fmt_shape(shape)})", fix)
-        fail(problem, f"use nn.Linear({received}, {layer.out_features})")
+        fail(problem, suggest("use {layer}", layer, in_features=received))
     return (*shape[:-1], layer.out_features)
 
 
@@ -364,7 +348,7 @@ def _batchnorm(layer: nn.modules.batchnorm._BatchNorm, shape: Shape) -> Shape:
         fail(
             f"{name} expects {layer.num_features} channels but receives {shape[1]} "
             f"(input {fmt_shape(shape)})",
-            f"use nn.{name}({shape[1]})",
+            suggest("use {layer}", layer, num_features=shape[1]),
         )
     uses_batch = layer.training or layer.running_mean is None
     if uses_batch and math.prod(shape) // shape[1] == 1:
@@ -391,12 +375,17 @@ def _elementwise(layer: nn.Module, shape: Shape) -> Shape:
         if channels != layer.num_parameters:
             fail(
                 f"PReLU has {layer.num_parameters} slopes but the input has {channels} channels",
-                f"use nn.PReLU({channels or 1})",
+                suggest(
+                    "use {layer}",
+                    layer,
+                    fallback=f"nn.PReLU({channels or 1})",
+                    num_parameters=channels or 1,
+                ),
             )
     if isinstance(layer, nn.GroupNorm) and (len(shape) < 2 or shape[1] != layer.num_channels):
         fail(
             f"GroupNorm expects {layer.num_channels} channels, input {fmt_shape(shape)}",
-            f"use nn.GroupNorm({layer.num_groups}, {shape[1] if len(shape) > 1 else 1})",
+            suggest("use {layer}", layer, num_channels=shape[1] if len(shape) > 1 else 1),
         )
     if isinstance(layer, nn.LayerNorm):
         normalized = tuple(layer.normalized_shape)
@@ -404,7 +393,7 @@ def _elementwise(layer: nn.Module, shape: Shape) -> Shape:
             fail(
                 f"LayerNorm normalizes the last sizes {normalized} but the input is "
                 f"{fmt_shape(shape)}",
-                f"use nn.LayerNorm({list(shape[-len(normalized) :])})",
+                suggest("use {layer}", layer, normalized_shape=list(shape[-len(normalized) :])),
             )
     return shape
 
@@ -412,9 +401,6 @@ def _elementwise(layer: nn.Module, shape: Shape) -> Shape:
 def _arg(values: tuple[int, ...]) -> str:
     """A layer argument as a learner would write it: 5 rather than (5, 5)."""
     return str(values[0]) if len(set(values)) == 1 else str(tuple(values))
-
-
-SHAPE_PRESERVING = (*ELEMENTWISE, nn.Softmax, nn.LogSoftmax, nn.PReLU, nn.GroupNorm, nn.LayerNorm)
 
 
 def output_shape(layer: nn.Module, input_shape: Sequence[int]) -> Shape:

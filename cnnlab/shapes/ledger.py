@@ -20,10 +20,11 @@ import torch
 from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 from torch.utils import _pytree as pytree
-from torch.utils.flop_counter import FlopCounterMode
 
 from cnnlab.errors import ShapeError
 from cnnlab.shapes.explain import Explanation, explain, groups_note
+from cnnlab.shapes.fixes import suggest
+from cnnlab.shapes.flops import layer_flops
 from cnnlab.shapes.formulas import Shape, fmt_shape, output_shape, window_axes
 from cnnlab.shapes.memory import SERVER_LIMIT, check_activations, is_chain, leaves
 from cnnlab.shapes.receptive import IDENTITY, AxisRF, ReceptiveField, step
@@ -50,12 +51,14 @@ class LedgerRow:
 
 @dataclass(frozen=True)
 class LedgerError:
-    """The first broken layer: `message` says what is wrong, `fix` what to write instead."""
+    """The first broken layer: `message` says what is wrong, `fix` what to write instead;
+    `replacement` is the source of the layer(s) to put in its place, when the fix is one."""
 
     row: int
     layer: str
     message: str
     fix: str
+    replacement: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return f"{self.message}: {self.fix}"
@@ -192,18 +195,6 @@ def _rf_text(rf: ReceptiveField | None) -> str:
     return f"{h[0]}×{w[0]} (jump {h[1]}×{w[1]}, start {h[2]}, {w[2]})"
 
 
-def _flops(layer: nn.Module, shape: Shape) -> int | None:
-    """FLOPs torch's FlopCounterMode counts for one call, on meta tensors (nothing computed)."""
-    state = {n: torch.empty_like(t, device="meta") for n, t in layer.named_parameters()}
-    state |= {n: torch.empty_like(t, device="meta") for n, t in layer.named_buffers()}
-    try:
-        with FlopCounterMode(display=False) as counter:
-            torch.func.functional_call(layer, state, (torch.zeros(shape, device="meta"),))
-    except Exception:  # a layer without meta support: leave the cell empty
-        return None
-    return int(counter.get_total_flops())
-
-
 def _notes(layer: nn.Module, shape: Shape, out: Shape, previous: Shape | None) -> list[str]:
     notes = []
     axes = window_axes(layer)
@@ -299,7 +290,7 @@ def _diagnose(
                 f"Linear expects {layer.in_features} inputs but receives {features} = "
                 + "x".join(str(d) for d in dims)
             )
-            fix = f"use nn.Linear({features}, {layer.out_features})"
+            fix = suggest("use {layer}", layer, in_features=features)
     return problem, fix
 
 
@@ -318,7 +309,7 @@ def _row(
         formula: Explanation | None = explain(layer, shape)
     except ShapeError:
         formula = None
-    flops = _flops(layer, shape)
+    flops = layer_flops(layer, shape, out)  # shape arithmetic; FlopCounterMode only for others
     per_image = None if flops is None else flops // batch
     return LedgerRow(
         index=index,
@@ -357,7 +348,7 @@ def _break(
             (f"{message}: {fix}",),
         )
     )  # fmt: skip
-    return LedgerError(index, name, message, fix)
+    return LedgerError(index, name, message, fix, getattr(fix, "replacement", ()))
 
 
 def _trace_chain(model: nn.Module, shape: Shape) -> tuple[list[LedgerRow], LedgerError | None]:

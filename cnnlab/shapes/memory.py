@@ -29,33 +29,14 @@ from torch.utils import _pytree as pytree
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from cnnlab.errors import ShapeError
-from cnnlab.shapes.formulas import (
-    ADAPTIVE,
-    POOLS,
-    SHAPE_PRESERVING,
-    Shape,
-    fmt_shape,
-    output_shape,
-    pair,
-)
+from cnnlab.shapes.formulas import Shape, fmt_shape, output_shape, pair
+from cnnlab.shapes.kinds import SUPPORTED
 
 MiB = 2**20
 GiB = 2**30
 SERVER_LIMIT = 256 * MiB  # one forward pass inside the app's (Streamlit) process
 TRAIN_LIMIT = 8 * GiB  # the activations one training batch keeps for the backward pass
 _FLOAT_BYTES = 4
-# The layers output_shape() knows, so a chain of them can be followed by formulas alone.
-SUPPORTED = (
-    nn.Conv2d,
-    nn.ConvTranspose2d,
-    *POOLS,
-    *ADAPTIVE,
-    nn.Flatten,
-    nn.Linear,
-    nn.BatchNorm1d,
-    nn.BatchNorm2d,
-    *SHAPE_PRESERVING,
-)
 
 
 @dataclass(frozen=True)

@@ -143,7 +143,7 @@ def test_lenet_with_a_custom_forward_is_traced_and_its_view_error_named() -> Non
     # On 1-channel input conv1 itself breaks.
     error = trace(model, (1, 1, 28, 28)).error
     assert error is not None and error.layer == "conv1" and error.row == 0
-    assert error.fix == "use nn.Conv2d(1, 6, kernel_size=5) or give it 3 channels"
+    assert error.fix == "use nn.Conv2d(1, 6, 5) or give it 3 channels"  # every argument kept
 
 
 def test_ceil_mode_and_floor_notes() -> None:
