@@ -43,7 +43,10 @@ def runs_table(shown: list[Any]) -> None:
         charts.table_rows(shown),
         hide_index=True,
         width="stretch",
+        placeholder="—",  # unknown values (a run that failed before its first epoch)
         column_config={
+            "epochs": st.column_config.TextColumn("epochs", help="Epochs done / planned."),
+            "batch": st.column_config.NumberColumn("batch", format="%d"),
             "lr": st.column_config.NumberColumn("lr", format="%g"),
             "best acc": st.column_config.ProgressColumn(
                 "best acc", format="%.1f%%", min_value=0, max_value=100
@@ -128,11 +131,17 @@ def manage(run: Any) -> None:
     if run.error:
         (st.warning if run.status == "stopped" else st.error)(run.error)
     columns = st.columns([2, 1.4, 1.6, 1.4, 1.2], vertical_alignment="bottom")
-    if run.status in ("stopped", "failed"):
+    resumable = runs.checkpoint_path(run.id, "last").is_file()  # what resume loads
+    if run.status in ("stopped", "failed", "diverged") and not resumable:
+        columns[0].caption(
+            "Nothing to resume: no checkpoint (last.pt) was saved before the run ended. "
+            "Start a new run with the same settings on the Train page."
+        )
+    elif run.status in ("stopped", "failed"):
         columns[0].caption("Continues from last.pt at its saved epoch.")
         if columns[1].button("Resume", icon=":material/play_arrow:", key="runs_resume"):
             _resume(run.id, None)
-    elif run.status == "finished":
+    elif run.status == "finished" and resumable:
         more = columns[0].number_input(
             "Train further to epochs",
             min_value=run.epochs + 1,

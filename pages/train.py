@@ -16,7 +16,7 @@ from streamlit.errors import StreamlitAPIException
 from app_shell import ensure_app_navigation
 from cnnlab import data, models, runs
 from cnnlab.charts import training as charts
-from cnnlab.charts.runs import STATUS_BADGES
+from cnnlab.charts.runs import STATUS_BADGES, evaluation_when
 from cnnlab.config import CUSTOM, RunConfig, settings_line
 from cnnlab.errors import CNNLabError
 from cnnlab.live import MetricSeries, progress_text
@@ -155,7 +155,8 @@ def live_panel(run_id: str, was_active: bool) -> None:
         with badge:
             label, color, icon = STATUS_BADGES.get(summary.status, (summary.status, "gray", None))
             st.badge(label, color=color, icon=icon)
-        device.caption(f"on {summary.device}" if summary.device else "starting…")
+        where = "starting…" if summary.active else "ended before it reached a device"
+        device.caption(f"on {summary.device}" if summary.device else where)
         st.progress(progress.fraction, text=progress_text(progress))
     if summary.active and summary.stop_requested:
         stop.button("Stopping…", disabled=True, key="train_stopping", width="stretch")
@@ -209,7 +210,8 @@ def results(summary: Any) -> None:
     if evaluation is None:
         st.info("No evaluation was recorded: the run ended before its first epoch finished.")
     else:
-        st.caption(f"From the evaluation after epoch {evaluation.epoch}.")
+        test_points = runs.metrics(summary.id, keys=["test/acc"])
+        st.caption(evaluation_when(evaluation.step, test_points))
         left, right = st.columns([3, 2])
         confusion = charts.confusion_heatmap(evaluation.confusion, evaluation.classes)
         left.plotly_chart(confusion, key="chart_confusion")

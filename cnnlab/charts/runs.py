@@ -75,8 +75,22 @@ def status_line(summaries: Sequence[Any]) -> str:
     return " · ".join(f"{STATUS_ICONS[s]} {n} {s}" for s, n in counts.items() if n)
 
 
+def _number(value: Any, scale: float = 1.0) -> float:
+    """A table number; NaN where unknown (shown as "—": the page sets the placeholder)."""
+    return math.nan if value is None else scale * float(value)
+
+
+def _epochs_done(run: Any) -> str:
+    """``done/planned``, e.g. ``0.66/2``: one type for every row, active or ended."""
+    return f"{round(float(run.epoch), 2):g}/{run.epochs}"
+
+
 def table_rows(summaries: Iterable[Any]) -> list[dict[str, Any]]:
-    """One row per run for the runs table (accuracies as percentages, durations in seconds)."""
+    """One row per run for the runs table (accuracies as percentages, durations in seconds).
+
+    Every column holds one type in every row (numbers as floats with NaN where unknown,
+    text as str), so Arrow converts the table as it is, with no ArrowTypeError.
+    """
     rows = []
     for run in summaries:
         config = run.config
@@ -86,18 +100,18 @@ def table_rows(summaries: Iterable[Any]) -> list[dict[str, Any]]:
                 "name": run.name,
                 "dataset": run.dataset,
                 "model": run.model,
-                "best acc": None if run.best_acc is None else 100.0 * run.best_acc,
-                "final acc": None if run.final_acc is None else 100.0 * run.final_acc,
-                "epochs": f"{run.epoch:g}/{run.epochs}" if run.active else run.epochs,
-                "batch": config.get("batch_size"),
-                "optimizer": config.get("optimizer"),
-                "lr": config.get("lr"),
-                "scheduler": config.get("scheduler"),
+                "best acc": _number(run.best_acc, 100.0),
+                "final acc": _number(run.final_acc, 100.0),
+                "epochs": _epochs_done(run),
+                "batch": _number(config.get("batch_size")),
+                "optimizer": str(config.get("optimizer") or "—"),
+                "lr": _number(config.get("lr")),
+                "scheduler": str(config.get("scheduler") or "—"),
                 "augment": bool(config.get("augment")),
-                "images/s": run.images_per_s,
-                "duration (s)": run.duration_s,
-                "device": run.device,
-                "started": run.created_at,
+                "images/s": _number(run.images_per_s),
+                "duration (s)": _number(run.duration_s),
+                "device": run.device or "—",
+                "started": _number(run.created_at),
                 "id": run.id,
             }
         )
@@ -168,3 +182,24 @@ def run_curves(
 def overlay(runs: Sequence[RunCurves], keys: Sequence[str]) -> go.Figure:
     """Selected runs on shared axes (see ``training.runs_overlay``)."""
     return runs_overlay(runs, keys)
+
+
+def evaluation_when(step: int, points: Iterable[Any]) -> str:
+    """When the shown evaluation ran, in the epochs the run had done then.
+
+    The evaluation row stores the epoch it belongs to (1 for the first, even when a stop
+    cut that epoch short); the ``test/acc`` metric row written with it at the same
+    ``step`` holds the real fractional epoch.
+    """
+    fraction = next(
+        (float(p.epoch) for p in points if p.key == "test/acc" and int(p.step) == step), None
+    )
+    if fraction is None:
+        return f"From the evaluation at step {step:,}."
+    whole = round(fraction)
+    if math.isclose(fraction, whole, abs_tol=1e-6):
+        return f"From the evaluation after epoch {whole} (step {step:,})."
+    return (
+        f"From the evaluation after {fraction:.2f} epochs (step {step:,}): the run ended "
+        "partway through an epoch."
+    )

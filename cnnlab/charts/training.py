@@ -61,6 +61,28 @@ def _finite(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float], list
     return [float(x) for x in xs], [float(y) if math.isfinite(y) else None for y in ys]
 
 
+def _mode(ys: Sequence[float | None], lines: str = "lines") -> str:
+    """Markers where a line alone would hide the data: one point draws no line at all."""
+    return lines if sum(y is not None for y in ys) >= 3 else "lines+markers"
+
+
+def _fit_empty(
+    layout: dict[str, Any], traces: Sequence[go.Scatter], y_range: Sequence[float],
+    x_range: Sequence[float] = (0, 1),
+) -> dict[str, Any]:  # fmt: skip
+    """Fixed, sensible axes and a "no points yet" note while no trace has a finite point
+    (plotly's own empty axes read -1…4, or -100 %…400 % on a percentage axis)."""
+    if any(y is not None for trace in traces for y in (trace.y or ())):
+        return layout
+    layout["xaxis"] = {**layout["xaxis"], "range": list(x_range)}
+    layout["yaxis"] = {**layout["yaxis"], "range": list(y_range)}
+    layout["annotations"] = [{
+        "text": "no points yet", "showarrow": False, "xref": "paper", "yref": "paper",
+        "x": 0.5, "y": 0.5, "font": {"color": "gray", "size": 14},
+    }]  # fmt: skip
+    return layout
+
+
 def ema(values: Sequence[float], weight: float = 0.9) -> list[float]:
     """Exponential moving average with bias correction (TensorBoard's "smoothing").
 
@@ -85,16 +107,18 @@ def loss_chart(
 ) -> go.Figure:
     """Training loss per logged step: the raw points, faint, and their EMA, bold."""
     xs, ys = _finite(steps, losses)
-    raw = go.Scatter(x=xs, y=ys, name="raw", mode="lines", line={"color": RAW_COLOR, "width": 1})
+    raw = go.Scatter(x=xs, y=ys, name="raw", mode=_mode(ys), line={"color": RAW_COLOR, "width": 1})
+    smoothed = _finite(steps, ema(losses, smoothing))[1]
     smooth = go.Scatter(
         x=xs,
-        y=_finite(steps, ema(losses, smoothing))[1],
+        y=smoothed,
         name=f"smoothed (EMA {smoothing:g})",
-        mode="lines",
+        mode=_mode(smoothed),
         line={"color": SMOOTH_COLOR, "width": 2.5},
+        marker={"size": 8},
     )
-    layout = _layout("Training loss", "step", "cross-entropy loss")
-    return go.Figure(data=[raw, smooth], layout=layout)
+    layout = _layout("Training loss", "step", "cross-entropy loss", yaxis={"rangemode": "tozero"})
+    return go.Figure(data=[raw, smooth], layout=_fit_empty(layout, [raw, smooth], (0, 2.5)))
 
 
 def accuracy_chart(
@@ -112,15 +136,22 @@ def accuracy_chart(
         x, y = _finite(xs, ys)
         traces.append(
             go.Scatter(
-                x=x, y=y, name=name, mode="lines+markers", line={"color": color, "width": 2.5}
+                x=x,
+                y=y,
+                name=name,
+                mode="lines+markers",
+                line={"color": color, "width": 2.5},
+                marker={"size": 9 if len(x) < 3 else 6},
             )
         )
     dtick = 1 if max([*train_epochs, *test_epochs, 1]) <= 20 else None
     layout = _layout(
         "Accuracy per epoch", "epoch", "accuracy",
-        xaxis={"dtick": dtick}, yaxis={"tickformat": ".0%", "rangemode": "tozero"},
+        # 0–100 % always: a lone point sits where it belongs, not on the axis edge
+        xaxis={"dtick": dtick, "rangemode": "tozero"},
+        yaxis={"tickformat": ".0%", "range": [0, 1.04]},
     )  # fmt: skip
-    return go.Figure(data=traces, layout=layout)
+    return go.Figure(data=traces, layout=_fit_empty(layout, traces, (0, 1.04)))
 
 
 def _single_series(
@@ -128,9 +159,11 @@ def _single_series(
     yaxis: Mapping[str, Any],
 ) -> go.Figure:  # fmt: skip
     x, y = _finite(xs, ys)
-    trace = go.Scatter(x=x, y=y, name=name, mode="lines", line={"color": color, "width": 2})
+    trace = go.Scatter(
+        x=x, y=y, name=name, mode=_mode(y), line={"color": color, "width": 2}, marker={"size": 8}
+    )
     layout = _layout(title, "step", y_title, yaxis=yaxis, showlegend=False)
-    return go.Figure(data=[trace], layout=layout)
+    return go.Figure(data=[trace], layout=_fit_empty(layout, [trace], (0, 1)))
 
 
 def lr_chart(steps: Sequence[float], lrs: Sequence[float]) -> go.Figure:
@@ -209,13 +242,12 @@ def per_class_accuracy_chart(
         )
     )
     if overall is not None:
-        figure.add_hline(
-            y=overall,
-            line_dash="dash",
-            line_color="gray",
-            annotation_text=f"overall {overall:.1%}",
-            annotation_position="top left",
-        )
+        # the label sits above the plot, right of the title: inside, it covered the bars' labels
+        figure.add_hline(y=overall, line_dash="dash", line_color="gray")
+        figure.add_annotation(
+            text=f"– – overall {overall:.1%}", showarrow=False, xref="paper", yref="paper",
+            x=1.0, y=1.0, xanchor="right", yanchor="bottom", font={"color": "gray"},
+        )  # fmt: skip
     figure.update_layout(
         _layout(
             "Accuracy per class", "class", "accuracy",
