@@ -22,6 +22,11 @@ from typing import Any
 
 from torch import nn
 
+from cnnlab.checkpoints import (
+    MAX_CHECKPOINT_BYTES,
+    check_input_shape,
+    resume_payload,
+)
 from cnnlab.config import RunConfig, build_model
 from cnnlab.errors import CheckpointError, CNNLabError, ConfigError, RunError
 from cnnlab.store import (
@@ -32,6 +37,7 @@ from cnnlab.store import (
     process_alive,
     process_start_token,
 )
+from cnnlab.train_setup import check_data_dir
 
 _PACKAGE_PARENT = Path(__file__).resolve().parents[1]
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}  # started here; polled so none stays a zombie
@@ -105,6 +111,7 @@ class Evaluation:
 def start(config: RunConfig, runs_dir: str | os.PathLike[str] | None = None) -> str:
     """Validate ``config``, record a queued run and launch its training process; the run id."""
     config.validate()
+    check_data_dir(config)
     store = RunStore(runs_dir)
     run_id = store.create_run(config.to_dict(), config.name, config.epochs)
     _launch(store, run_id, ["--run-id", run_id])
@@ -230,9 +237,10 @@ def resume(
     row = store.get(run_id)
     if row["status"] in ACTIVE:
         raise RunError(f"run {run_id} is already {row['status']}")
-    payload = load_checkpoint(checkpoint_path(run_id, "last", runs_dir))
+    # last.pt, else best.pt, else from scratch (a kill during the first save leaves none)
+    payload = resume_payload(store.run_dir(run_id), lambda _line: None)
     planned = row["epochs"] if epochs is None else epochs
-    if payload["epoch"] >= planned:
+    if payload is not None and payload["epoch"] >= planned:
         raise RunError(
             f"run {run_id} has completed all {planned} epochs: resume it with more epochs"
         )
@@ -265,15 +273,40 @@ def load_trained_model(
     run_id: str, which: str = "best", runs_dir: str | os.PathLike[str] | None = None
 ) -> tuple[nn.Module, dict[str, Any]]:
     """The trained network in eval mode on the CPU, and its checkpoint payload."""
-    payload = load_checkpoint(checkpoint_path(run_id, which, runs_dir))
+    path = checkpoint_path(run_id, which, runs_dir)
+    payload = load_checkpoint(path, checkpoint_cap(path.parent))
     return model_from_checkpoint(payload), payload
+
+
+def checkpoint_cap(run_dir: Path) -> int:
+    """The most a checkpoint of this run can inflate to: a few times its network's weights.
+
+    The network is built from the run's config.json on the meta device (no memory), so a
+    crafted checkpoint is refused before torch.load reads it; 1 GiB when unknown.
+    """
+    import json
+
+    import torch
+
+    from cnnlab.data import DATASETS
+
+    try:
+        config = RunConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
+        info = DATASETS[config.dataset]
+        with torch.device("meta"):
+            model = build_model(config, info.input_shape, info.num_classes)
+        weights = sum(p.numel() * p.element_size() for p in model.state_dict().values())
+    except Exception:  # unknown network: the absolute cap applies
+        return MAX_CHECKPOINT_BYTES
+    # weights + optimizer state (Adam: 2x) + the unpickled structure
+    return min(MAX_CHECKPOINT_BYTES, 4 * weights + 16 * 2**20)
 
 
 def model_from_checkpoint(payload: dict[str, Any]) -> nn.Module:
     """Rebuild the network a checkpoint payload describes and load its weights."""
+    input_shape = check_input_shape(payload)  # before building: the shape sizes the model
     try:
         config = RunConfig.from_dict(payload["config"])
-        input_shape = tuple(int(d) for d in payload["input_shape"])
         model = build_model(config, input_shape, len(payload["classes"]))  # type: ignore[arg-type]
         model.load_state_dict(payload["model"])
     except (ConfigError, KeyError, TypeError, ValueError, RuntimeError) as error:
@@ -301,9 +334,18 @@ def _launch(store: RunStore, run_id: str, argv: list[str]) -> None:
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(_PACKAGE_PARENT), env.get("PYTHONPATH")) if p
     )
-    with open(log_path, "ab") as log:
+    trainer = [
+        sys.executable,
+        "-m",
+        "cnnlab.train",
+        *argv,
+        "--runs-dir",
+        str(store.root),
+        "--quiet",
+    ]
+    with open(log_path, "ab") as log:  # the supervisor records a killed trainer as failed
         child = subprocess.Popen(
-            [sys.executable, "-m", "cnnlab.train", *argv, "--runs-dir", str(store.root), "--quiet"],
+            [sys.executable, "-m", "cnnlab.supervise", str(store.root), run_id, "--", *trainer],
             cwd=_PACKAGE_PARENT,
             stdin=subprocess.DEVNULL,
             stdout=log,

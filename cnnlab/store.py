@@ -18,24 +18,26 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import pickle
 import re
 import secrets
 import sqlite3
 import time
-import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from cnnlab.errors import CheckpointError, RunError
+from cnnlab.checkpoints import (  # noqa: F401  (re-exported: the store's file contract)
+    CHECKPOINT_FORMAT,
+    CHECKPOINT_KEYS,
+    clean_stale_tmp,
+    load_checkpoint,
+    save_checkpoint,
+)
+from cnnlab.errors import RunError
+from cnnlab.store_errors import translated
 
 STATUSES = ("queued", "running", "finished", "stopped", "failed", "diverged")
 ACTIVE = ("queued", "running")
-CHECKPOINT_FORMAT = "cnnlab-checkpoint-v1"
-CHECKPOINT_KEYS = ("format", "run_id", "config", "model", "epoch", "step")
 KILLED_MESSAGE = "the training process ended without reporting (killed?)"
 _RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 _RUN_COLUMNS = (
@@ -116,26 +118,29 @@ class RunStore:
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = runs_dir(root)
         self.path = self.root / "runs.sqlite"
-        try:
+        with translated(self.path):  # pages show one RunError per case, not a traceback
             self.root.mkdir(parents=True, exist_ok=True)
+            fresh = not self.path.exists()
             with self.connect() as conn:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.executescript(_SCHEMA)
-        except (OSError, sqlite3.DatabaseError) as error:  # pages show RunError, not a traceback
-            raise RunError(
-                f"cannot open the run store {self.path} ({type(error).__name__}: {error}): "
-                "if the file is corrupt move it aside, or set CNNLAB_RUNS_DIR (--runs-dir) "
-                "to a writable folder"
-            ) from None
+        if fresh:  # a lost store: bring back the runs whose folders survive
+            from cnnlab.journal import import_orphans
+
+            import_orphans(self)
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection; writes go in ``with conn:`` blocks (one transaction each)."""
-        conn = open_connection(self.path)
-        try:
-            yield conn
-        finally:
-            conn.close()
+        """A connection; writes go in ``with conn:`` blocks (one transaction each).
+
+        SQLite and OS errors inside the block become RunErrors (cnnlab.store_errors).
+        """
+        with translated(self.path):
+            conn = open_connection(self.path)
+            try:
+                yield conn
+            finally:
+                conn.close()
 
     def run_dir(self, run_id: str) -> Path:
         return self.root / check_run_id(run_id)
@@ -211,6 +216,8 @@ class RunStore:
                     "WHERE id = ? AND status IN ('queued', 'running')",
                     [(KILLED_MESSAGE, now, run_id) for run_id in dead],
                 )
+            for run_id in dead:  # a kill during a save leaves .last.pt.<pid>.tmp behind
+                clean_stale_tmp(self.run_dir(run_id))
         return dead
 
     # ---- metrics and evaluations -------------------------------------------------------
@@ -357,49 +364,3 @@ def write_text_atomic(path: Path, text: str) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
-
-
-def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
-    """torch.save to a temporary file beside ``path``, fsync, then rename over it."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    """Load a checkpoint with ``weights_only=True``; CheckpointError if it is not a sound one."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"no checkpoint at {path}: train the run for at least one epoch")
-    if path.stat().st_size == 0:
-        raise CheckpointError(f"{path.name} is empty: delete it and resume or retrain the run")
-    try:
-        with warnings.catch_warnings():  # foreign pickle protocols warn before failing
-            warnings.simplefilter("ignore")
-            payload = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        # torch's own text goes on to suggest weights_only=False, which would run the code
-        raise CheckpointError(
-            f"{path.name} holds Python objects other than tensors and plain values, and "
-            "loading it could run code, so it is refused (weights_only=True); it is corrupt "
-            "or not a CNN Lab checkpoint: never load it with weights_only=False, retrain the run"
-        ) from None
-    except Exception as error:  # truncated zip, foreign archive, ...
-        first = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
-        raise CheckpointError(
-            f"{path.name} cannot be loaded safely ({type(error).__name__}: {first}); "
-            "it is truncated, corrupt or not a CNN Lab checkpoint: retrain the run"
-        ) from None
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path.name} is not a CNN Lab checkpoint ({CHECKPOINT_FORMAT})")
-    missing = [key for key in CHECKPOINT_KEYS if key not in payload]
-    if missing:
-        raise CheckpointError(f"{path.name} lacks {', '.join(missing)}: retrain the run")
-    return payload

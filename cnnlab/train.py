@@ -19,6 +19,7 @@ import json
 import math
 import os
 import signal
+import sqlite3
 import sys
 import time
 import traceback
@@ -30,6 +31,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnlab.batches import DeviceBatches
+from cnnlab.checkpoints import (
+    CheckpointClock,
+    clean_stale_tmp,
+    resume_payload,
+    save_model_state,
+)
 from cnnlab.config import (
     CUSTOM,
     RunConfig,
@@ -38,43 +45,30 @@ from cnnlab.config import (
     config_from_args,
 )
 from cnnlab.errors import CNNLabError, ConfigError
+from cnnlab.journal import JournaledWriter
 from cnnlab.store import (
     ACTIVE,
     CHECKPOINT_FORMAT,
-    MetricWriter,
     RunStore,
     check_run_id,
-    load_checkpoint,
     process_alive,
     process_start_token,
     save_checkpoint,
+)
+from cnnlab.store_errors import store_error
+from cnnlab.train_setup import (  # noqa: F401  (re-exported)
+    LIMIT_SUBSET_SEED,
+    _subset,
+    check_data_dir,
+    first_of_each_class,
+    make_optimizer,
+    make_scheduler,
 )
 
 FLUSH_INTERVAL_S = 0.5  # metrics are written (and the stop flag read) this often
 EVAL_BATCH = 1024
 MISCLASSIFIED_KEPT = 100
 
-
-def first_of_each_class(
-    mask: torch.Tensor, labels: torch.Tensor, limit: int, num_classes: int
-) -> torch.Tensor:
-    """Indices where ``mask`` holds, at most ``ceil(limit / num_classes)`` per true class.
-
-    Test splits are stored class by class, so the first ``limit`` mistakes would all be
-    airplanes; the results page wants every class's confusions.
-    """
-    quota = math.ceil(limit / num_classes)
-    candidates = mask.nonzero().flatten().cpu()  # [M] in test order
-    seen = [0] * num_classes
-    kept = []
-    for index, true in zip(candidates.tolist(), labels.cpu()[candidates].tolist(), strict=True):
-        if seen[true] < quota:
-            seen[true] += 1
-            kept.append(index)
-    return torch.tensor(kept[:limit], dtype=torch.long)
-
-
-LIMIT_SUBSET_SEED = 1234  # --limit-train picks the same images whatever the run seed
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
 
@@ -131,7 +125,8 @@ class Trainer:
         self.quiet = quiet
         self.stop = stop or _StopFlag()
         self.flush_interval_s = flush_interval_s
-        self.writer = MetricWriter(store, run_id)
+        self.writer = JournaledWriter(store, run_id, self._log)
+        self.clock = CheckpointClock(config.checkpoint_minutes)
         self.best_acc: float | None = None
         self.train_seconds = 0.0
         self.train_images = 0
@@ -146,8 +141,8 @@ class Trainer:
         device = pick_device(self.config.device)
         described = describe_device().summary if device.type == "cuda" else "CPU"
         row = self.store.get(self.run_id)
-        self.store.update(
-            self.run_id,
+        clean_stale_tmp(self.run_dir)  # left by a trainer killed during a save
+        self.writer.start(
             status="running",
             pid=os.getpid(),
             pid_start=process_start_token(os.getpid()),
@@ -234,9 +229,10 @@ class Trainer:
         total_steps = steps_per_epoch * cfg.epochs
         scheduler = make_scheduler(cfg, optimizer, steps_per_epoch, total_steps)
 
-        start_epoch, step, start_batch = 0, 0, 0
+        start_epoch, step, start_batch, payload = 0, 0, 0, None
         if self.resume:
-            payload = load_checkpoint(self.run_dir / "last.pt")
+            payload = resume_payload(self.run_dir, self._log)
+        if payload is not None:
             model.load_state_dict(payload["model"])
             optimizer.load_state_dict(payload["optimizer"])
             if scheduler is not None and payload.get("scheduler") is not None:
@@ -249,6 +245,8 @@ class Trainer:
             self.writer.truncate_after(step, start_epoch)
             self.train_batches.generator.manual_seed(cfg.seed + 1000 * start_epoch + start_batch)
             self._log(f"resuming {self.run_id} at epoch {start_epoch + 1}, step {step}")
+        elif self.resume:
+            self.writer.truncate_after(0, 0)  # restarting from scratch: forget the old points
         self.writer.flush(steps_per_epoch=steps_per_epoch, total_steps=total_steps, step=step)
 
         amp = cfg.amp == "on" or (cfg.amp == "auto" and cuda)
@@ -347,6 +345,8 @@ class Trainer:
                         bar.update(interval_steps)
                         bar.set_postfix(loss=f"{value:.3f}", img_s=f"{ips:,.0f}", refresh=False)
                     interval_steps, interval_images = 0, 0
+                    if batch_index < steps_per_epoch and self.clock.due():  # a kill loses less
+                        self._save(optimizer, scheduler, epoch, step, batch_index, None)
                     self.flush_seconds += time.perf_counter() - flush_started
                     interval_started, next_flush = now, now + self.flush_interval_s
                 if self.stop.set:
@@ -380,6 +380,7 @@ class Trainer:
                 self.writer.add(step, fraction, "train/epoch_loss", epoch_loss)
                 self.writer.add(step, fraction, "epoch/seconds", seconds)
                 self.writer.add(step, fraction, "epoch/images_per_s", epoch_ips)
+            self.writer.flush(step=step)  # the points up to the checkpoint are stored before it
             checkpoint = self._save(
                 optimizer, scheduler, completed, step,
                 batch_index % steps_per_epoch if stopped_mid_epoch else 0, evaluated,
@@ -537,6 +538,7 @@ class Trainer:
         if acc is not None and (self.best_acc is None or acc > self.best_acc):
             self.best_acc = acc
             save_checkpoint(self.run_dir / "best.pt", payload)
+            save_model_state(self.run_dir, payload["model"])  # plain state_dict (README)
         best = self.run_dir / "best.pt"
         return str(best if best.exists() else last)
 
@@ -563,54 +565,6 @@ class Trainer:
 
     def _log(self, line: str) -> None:
         print(line, flush=True)
-
-
-def _subset(n: int, limit: int | None) -> torch.Tensor | None:
-    """Sorted indices of a fixed random subset of ``limit`` out of ``n`` (None: keep all).
-
-    Splits are stored class by class, so the first N would be one class; the subset is
-    drawn with a fixed seed so every run with the same limit sees the same images.
-    """
-    if limit is None or limit >= n:
-        return None
-    generator = torch.Generator().manual_seed(LIMIT_SUBSET_SEED)
-    return torch.randperm(n, generator=generator)[:limit].sort().values
-
-
-def make_optimizer(cfg: RunConfig, model: nn.Module, device: torch.device) -> torch.optim.Optimizer:
-    """SGD (momentum, Nesterov), Adam or AdamW; fused kernels on CUDA."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    fast: dict[str, bool] = {"fused": True} if device.type == "cuda" else {"foreach": True}
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(
-            params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
-            weight_decay=cfg.weight_decay, **fast,
-        )  # fmt: skip
-    kind = torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.AdamW
-    return kind(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **fast)
-
-
-def make_scheduler(
-    cfg: RunConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int, total_steps: int
-) -> Any:
-    """A per-step learning-rate schedule (None for a constant lr).
-
-    - step: multiply by ``gamma`` every ``step_size`` epochs;
-    - cosine: cosine decay from lr to 0 over the run;
-    - onecycle: linear warm-up from lr/5 to lr over the first 20 % of steps, then linear
-      decay to ~0 (the triangular schedule of fast CIFAR-10 scripts).
-    """
-    sched = torch.optim.lr_scheduler
-    if cfg.scheduler == "step":
-        return sched.StepLR(optimizer, step_size=cfg.step_size * steps_per_epoch, gamma=cfg.gamma)
-    if cfg.scheduler == "cosine":
-        return sched.CosineAnnealingLR(optimizer, T_max=max(1, total_steps))
-    if cfg.scheduler == "onecycle":
-        return sched.OneCycleLR(
-            optimizer, max_lr=cfg.lr, total_steps=max(1, total_steps), pct_start=0.2,
-            anneal_strategy="linear", div_factor=5.0, final_div_factor=1e4, cycle_momentum=False,
-        )  # fmt: skip
-    return None
 
 
 # ---- command line -----------------------------------------------------------------------
@@ -647,7 +601,7 @@ def main(argv: list[str] | None = None) -> int:
             row = store.get(run_id)
             if (
                 row["status"] in ACTIVE
-                and row["pid"] not in (None, os.getpid())
+                and row["pid"] not in (None, os.getpid(), os.getppid())  # ppid: cnnlab.supervise
                 and process_alive(row["pid"], row["pid_start"])
             ):
                 raise ConfigError(f"run {run_id} is being trained by process {row['pid']}")
@@ -657,16 +611,22 @@ def main(argv: list[str] | None = None) -> int:
             config = config_from_args(args)
             run_id = ""
         config.validate()
+        check_data_dir(config)
         if not run_id:
             store = RunStore(getattr(args, "runs_dir", None))
             run_id = store.create_run(config.to_dict(), config.name, config.epochs)
     except (CNNLabError, TypeError) as error:
         return _usage_error(str(error))
-    trainer = Trainer(
-        config, store, run_id, resume=resume_id is not None,
-        quiet=getattr(args, "quiet", False), stop=stop,
-    )  # fmt: skip
-    outcome = trainer.run()
+    try:
+        trainer = Trainer(
+            config, store, run_id, resume=resume_id is not None,
+            quiet=getattr(args, "quiet", False), stop=stop,
+        )  # fmt: skip
+        outcome = trainer.run()
+    except (CNNLabError, sqlite3.Error) as error:  # the store failed before the run began
+        message = str(store_error(store.path, error) if isinstance(error, sqlite3.Error) else error)
+        print(f"failed: {message}", file=sys.stderr, flush=True)
+        return EXIT_FAILED
     if outcome.error:
         print(f"{outcome.status}: {outcome.error}", file=sys.stderr, flush=True)
     summary = {

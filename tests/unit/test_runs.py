@@ -130,8 +130,12 @@ def test_code_running_last_pt_is_refused_and_never_runs(
         {"format": CHECKPOINT_FORMAT, "model": Evil(marker)}, runs.checkpoint_path(run_id, "last")
     )
     with pytest.raises(CheckpointError):
-        runs.resume(run_id, epochs=2)
-    with pytest.raises(CheckpointError):
         runs.load_trained_model(run_id, "last")
     assert not marker.exists()
     assert runs.get_run(run_id).status == "finished"  # the store is untouched, the app goes on
+    # a resume refuses the hostile last.pt unread and continues from best.pt instead
+    runs.resume(run_id, epochs=2)
+    assert wait_done(run_id).status == "finished"
+    assert not marker.exists()
+    log = (runs_dir / run_id / "train.log").read_text()
+    assert "cannot resume from last.pt" in log and "resuming" in log
