@@ -10,6 +10,7 @@ rotation, animations) into plain 8-bit RGB.
 from __future__ import annotations
 
 import io
+import math
 import warnings
 
 import numpy as np
@@ -28,16 +29,23 @@ _ACCEPTED = "PNG, JPEG, WebP, BMP, GIF or TIFF"
 _WHITE = (255, 255, 255)
 
 
-def load_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
+def load_image(
+    data: bytes, max_pixels: int = MAX_PIXELS, min_short_side: int | None = None
+) -> Image.Image:
     """Decode ``data`` into an 8-bit RGB image (first frame, EXIF orientation applied).
 
     Raises ``ImageError`` for empty, truncated, corrupt or non-image data, formats
     outside :data:`FORMATS`, and images with more than ``max_pixels`` pixels. The
     size check uses the header only, so a bomb is refused without decoding it.
+    With ``min_short_side`` a JPEG may be decoded at 1/2, 1/4 or 1/8 scale (never
+    below that short side), which needs a fraction of the memory.
     """
     if not data:
         raise ImageError("The file is empty: choose a PNG, JPEG, WebP, BMP, GIF or TIFF image.")
     image = _open(data, max_pixels)
+    if min_short_side is not None and image.format == "JPEG":
+        scale = min_short_side / min(image.size)
+        image.draft("RGB", (math.ceil(image.width * scale), math.ceil(image.height * scale)))
     try:
         image.seek(0)  # first frame of an animation or the first page of a TIFF
         image.load()
@@ -50,7 +58,9 @@ def load_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
     return _to_rgb(image)
 
 
-def validate_upload(name: str, data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> Image.Image:
+def validate_upload(
+    name: str, data: bytes, max_bytes: int = MAX_UPLOAD_BYTES, min_short_side: int | None = None
+) -> Image.Image:
     """Server-side check of an upload: its size, then its content via :func:`load_image`.
 
     The uploader widget's file types are a convenience for the browser; this is
@@ -62,9 +72,46 @@ def validate_upload(name: str, data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -
             "Upload a smaller or more compressed image."
         )
     try:
-        return load_image(data)
+        return load_image(data, min_short_side=min_short_side)
     except ImageError as error:
         raise ImageError(f"{name}: {error}") from error
+
+
+def reduced(image: Image.Image, short_side: int, max_aspect: float) -> Image.Image:
+    """A small copy of ``image`` to keep instead of it: the short side at most ``short_side``
+    pixels, and a long side beyond ``max_aspect`` times the short one center-cropped.
+
+    :func:`model_view` of the copy is the model view of the original resampled once
+    more: the center square it crops is kept whole.
+    """
+    width, height = image.size
+    short = min(width, height)
+    keep_w, keep_h = min(width, int(short * max_aspect)), min(height, int(short * max_aspect))
+    if (keep_w, keep_h) != (width, height):
+        left, top = (width - keep_w) // 2, (height - keep_h) // 2
+        image = image.crop((left, top, left + keep_w, top + keep_h))
+    scale = short_side / short
+    if scale >= 1:
+        return image.copy() if image.size == (width, height) else image
+    size = (max(1, round(keep_w * scale)), max(1, round(keep_h * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def upright_size(data: bytes) -> tuple[int, int]:
+    """(width, height) an already validated image declares, after its EXIF rotation;
+    from the header alone (a JPEG decoded at reduced scale has a smaller ``.size``)."""
+    with Image.open(io.BytesIO(data), formats=FORMATS) as header:
+        width, height = header.size
+        try:
+            turned = header.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # Orientation: 90°
+        except Exception:  # a malformed EXIF block is ignored, as _upright does
+            turned = False
+    return (height, width) if turned else (width, height)
+
+
+def image_bytes(image: Image.Image) -> int:
+    """The bytes ``image``'s pixels take in memory."""
+    return image.width * image.height * len(image.getbands())
 
 
 def model_view(image: Image.Image, info: DatasetInfo) -> Image.Image:

@@ -47,11 +47,6 @@ def _split(source: str) -> TensorSplit:
     return gallery.load_source(source)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def _upload(data: bytes, name: str) -> Picture:
-    return gallery.upload_picture(name, data)
-
-
 @st.cache_data(max_entries=64, show_spinner=False)
 def _view(view_key: str, _image: Image.Image, _info: DatasetInfo) -> np.ndarray:
     return np.asarray(images.model_view(_image, _info))  # uint8 [S, S] or [S, S, 3]
@@ -259,7 +254,8 @@ def _choose_picture() -> Picture | None:
         if upload is None:
             return None
         try:
-            return _upload(upload.getvalue(), upload.name)
+            # cached in cnnlab by content, as a small copy, in a cache bounded by bytes
+            return gallery.upload_picture(upload.name, upload.getvalue())
         except CNNLabError as error:
             st.error(str(error))
             return None
@@ -304,7 +300,7 @@ def _gallery() -> Picture | None:
 
 
 def _show_input(picture: Picture, view: np.ndarray, info: DatasetInfo) -> None:
-    width, height = picture.image.size
+    width, height = picture.size  # as uploaded; picture.image may be a reduced copy
     left, middle, right = st.columns([1, 1, 1.2])
     with left:
         st.markdown("**Original**")
