@@ -23,6 +23,7 @@ from torch.utils import _pytree as pytree
 
 from cnnlab.errors import ShapeError
 from cnnlab.shapes.explain import Explanation, explain, groups_note
+from cnnlab.shapes.fixes import suggest
 from cnnlab.shapes.flops import layer_flops
 from cnnlab.shapes.formulas import Shape, fmt_shape, output_shape, window_axes
 from cnnlab.shapes.memory import SERVER_LIMIT, check_activations, is_chain, leaves
@@ -50,12 +51,14 @@ class LedgerRow:
 
 @dataclass(frozen=True)
 class LedgerError:
-    """The first broken layer: `message` says what is wrong, `fix` what to write instead."""
+    """The first broken layer: `message` says what is wrong, `fix` what to write instead;
+    `replacement` is the source of the layer(s) to put in its place, when the fix is one."""
 
     row: int
     layer: str
     message: str
     fix: str
+    replacement: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return f"{self.message}: {self.fix}"
@@ -287,7 +290,7 @@ def _diagnose(
                 f"Linear expects {layer.in_features} inputs but receives {features} = "
                 + "x".join(str(d) for d in dims)
             )
-            fix = f"use nn.Linear({features}, {layer.out_features})"
+            fix = suggest("use {layer}", layer, in_features=features)
     return problem, fix
 
 
@@ -345,7 +348,7 @@ def _break(
             (f"{message}: {fix}",),
         )
     )  # fmt: skip
-    return LedgerError(index, name, message, fix)
+    return LedgerError(index, name, message, fix, getattr(fix, "replacement", ()))
 
 
 def _trace_chain(model: nn.Module, shape: Shape) -> tuple[list[LedgerRow], LedgerError | None]:
