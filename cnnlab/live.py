@@ -6,6 +6,8 @@ only the rows written since the last poll (``cnnlab.runs.metrics(after_row=...)`
 
 from __future__ import annotations
 
+import dataclasses
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +40,66 @@ class MetricSeries:
 
     def __contains__(self, key: str) -> bool:
         return key in self.series
+
+
+@dataclass
+class EtaSmoother:
+    """A steady ETA for one run, updated on every poll of the page.
+
+    The trainer's ``images_per_s`` is the rate of its last half-second, so an ETA computed
+    from it jumps (20:14, 13:27, 38:25, 7:28 ...) with every evaluation pass, checkpoint or
+    busy neighbour. Here the rate is the steps done over the last ``window_s`` seconds of
+    polls. The previous ETA less the time since is kept while the new estimate is within
+    ``dead_band`` of it (a clean countdown), and a new ETA never moves more than
+    ``max_change`` (a factor) from it, so one slow or fast moment moves it a little, a lasting
+    change fully within a few polls. Until the window spans ``min_span_s`` the trainer's
+    rate is used.
+    """
+
+    window_s: float = 60.0
+    min_span_s: float = 5.0
+    max_change: float = 1.15
+    dead_band: float = 0.08
+    samples: deque[tuple[float, int]] = field(default_factory=deque)  # (poll time, step)
+    last: tuple[float, float] | None = None  # (poll time, ETA given then)
+
+    def update(
+        self, now: float, step: int, total_steps: int | None, fallback: float | None
+    ) -> float | None:
+        """The ETA in seconds at time ``now`` with ``step`` of ``total_steps`` done."""
+        if not total_steps:
+            return fallback
+        if self.samples and step < self.samples[-1][1]:  # resumed from an earlier step
+            self.samples.clear()
+            self.last = None
+        self.samples.append((now, step))
+        while len(self.samples) > 2 and now - self.samples[1][0] >= self.window_s:
+            self.samples.popleft()
+        t0, s0 = self.samples[0]
+        span = now - t0
+        remaining = max(0, total_steps - step)
+        if span >= self.min_span_s and step > s0:
+            raw: float | None = remaining * span / (step - s0)
+        else:
+            raw = fallback
+        if raw is None or raw != raw:
+            return None if self.last is None else max(0.0, self.last[1] - (now - self.last[0]))
+        if self.last is not None:
+            expected = max(1.0, self.last[1] - (now - self.last[0]))  # the last ETA, counted down
+            if abs(raw - expected) <= self.dead_band * expected:
+                raw = expected  # close enough: keep counting down
+            raw = min(max(raw, expected / self.max_change), expected * self.max_change)
+        eta = 0.0 if remaining == 0 else raw
+        self.last = (now, eta)
+        return eta
+
+
+def smooth_eta(progress: Any, smoother: EtaSmoother, now: float) -> Any:
+    """``progress`` (a ``cnnlab.runs.Progress``) with its ETA replaced by the smoothed one."""
+    if progress.status not in ACTIVE:
+        return progress
+    eta = smoother.update(now, progress.step, progress.total_steps, progress.eta_s)
+    return dataclasses.replace(progress, eta_s=eta)
 
 
 def eta_text(seconds: float | None) -> str:
