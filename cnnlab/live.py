@@ -7,6 +7,7 @@ only the rows written since the last poll (``cnnlab.runs.metrics(after_row=...)`
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -94,10 +95,11 @@ class EtaSmoother:
         return eta
 
 
-def smooth_eta(progress: Any, smoother: EtaSmoother, now: float) -> Any:
+def smooth_eta(progress: Any, smoother: EtaSmoother, now: float | None = None) -> Any:
     """``progress`` (a ``cnnlab.runs.Progress``) with its ETA replaced by the smoothed one."""
     if progress.status not in ACTIVE:
         return progress
+    now = time.time() if now is None else now
     eta = smoother.update(now, progress.step, progress.total_steps, progress.eta_s)
     return dataclasses.replace(progress, eta_s=eta)
 
@@ -121,3 +123,11 @@ def progress_text(progress: Any) -> str:
             f"{progress.total_steps or '?'} · {eta_text(progress.eta_s)}"
         )
     return f"{progress.step} steps · {progress.epoch:.2g} of {progress.epochs} epochs"
+
+
+def progress_bar(progress: Any, phase: Any = None) -> tuple[float, str]:
+    """The progress bar's fraction and words: the data preparation (a ``cnnlab.prep.DataPhase``)
+    while the trainer decodes the dataset, else the run's progress."""
+    if phase is not None:
+        return phase.fraction, phase.text
+    return progress.fraction, progress_text(progress)

@@ -34,6 +34,7 @@ from cnnlab.checkpoints import (  # noqa: F401  (re-exported: the store's file c
     save_checkpoint,
 )
 from cnnlab.errors import RunError
+from cnnlab.prep import add_missing_columns
 from cnnlab.store_errors import translated
 
 STATUSES = ("queued", "running", "finished", "stopped", "failed", "diverged")
@@ -44,7 +45,7 @@ _RUN_COLUMNS = (
     "id", "name", "config", "status", "device", "pid", "pid_start", "created_at",
     "started_at", "ended_at", "updated_at", "error", "stop_requested", "epochs", "epoch",
     "step", "steps_per_epoch", "total_steps", "best_acc", "final_acc", "train_loss",
-    "images_per_s", "train_seconds",
+    "images_per_s", "train_seconds", "phase",
 )  # fmt: skip
 
 _SCHEMA = """
@@ -71,7 +72,8 @@ CREATE TABLE IF NOT EXISTS runs (
     final_acc REAL,
     train_loss REAL,
     images_per_s REAL,           -- training throughput (latest interval while running)
-    train_seconds REAL
+    train_seconds REAL,
+    phase TEXT                   -- JSON while the trainer decodes the dataset (cnnlab.prep)
 );
 CREATE TABLE IF NOT EXISTS metrics (
     run_id TEXT NOT NULL,
@@ -124,6 +126,7 @@ class RunStore:
             with self.connect() as conn:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.executescript(_SCHEMA)
+                add_missing_columns(conn)  # stores made before a column was added
         if fresh:  # a lost store: bring back the runs whose folders survive
             from cnnlab.journal import import_orphans
 

@@ -186,7 +186,7 @@ class Trainer:
 
     # ---- setup ---------------------------------------------------------------------------
     def _train(self, device: torch.device) -> Outcome:
-        from cnnlab import data
+        from cnnlab import data, prep
 
         cfg = self.config
         cuda = device.type == "cuda"
@@ -197,8 +197,10 @@ class Trainer:
             torch.backends.cudnn.allow_tf32 = True
         info = cfg.dataset_info()
         root = data.data_root(cfg.data_dir)
-        train = data.load_split(cfg.dataset, "train", root, download=cfg.download)
-        test = data.load_split(cfg.dataset, "test", root, download=cfg.download)
+        train = data.load_split(cfg.dataset, "train", root, download=cfg.download,
+                                progress=prep.reporter(self.store, self.run_id, info.title, "train"))  # fmt: skip
+        test = data.load_split(cfg.dataset, "test", root, download=cfg.download,
+                               progress=prep.reporter(self.store, self.run_id, info.title, "test"))  # fmt: skip
         train_x, train_y = train.images, train.labels
         keep_train = _subset(len(train_y), cfg.limit_train)
         if keep_train is not None:

@@ -14,12 +14,12 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from app_shell import ensure_app_navigation
-from cnnlab import data, models, runs
+from cnnlab import data, models, prep, runs
 from cnnlab.charts import training as charts
 from cnnlab.charts.runs import STATUS_BADGES, evaluation_when
 from cnnlab.config import CUSTOM, RunConfig, settings_line
 from cnnlab.errors import CNNLabError
-from cnnlab.live import MetricSeries, progress_text
+from cnnlab.live import EtaSmoother, MetricSeries, progress_bar, smooth_eta
 from cnnlab.models.examples import SEED_001
 from cnnlab.run_form import (
     FORM_FIELDS,
@@ -145,7 +145,8 @@ def live_charts(series: MetricSeries) -> None:
 def live_panel(run_id: str, was_active: bool) -> None:
     """Status, progress and curves; rerun every second by its fragment while the run is active."""
     summary = runs.get_run(run_id)
-    progress = runs.progress(summary)  # from the summary just read: one store read a tick
+    eta = st.session_state.setdefault(f"train_eta_{run_id}", EtaSmoother())
+    progress = smooth_eta(runs.progress(summary), eta)  # from the summary just read
     # only the rows written since the last rerun are read; the series lives in the session
     series = st.session_state.setdefault(f"train_points_{run_id}", MetricSeries())
     series.extend(runs.metrics(run_id, after_row=series.cursor))
@@ -157,7 +158,8 @@ def live_panel(run_id: str, was_active: bool) -> None:
             st.badge(label, color=color, icon=icon)
         where = "starting…" if summary.active else "ended before it reached a device"
         device.caption(f"on {summary.device}" if summary.device else where)
-        st.progress(progress.fraction, text=progress_text(progress))
+        phase = prep.current(run_id) if summary.active and not summary.step else None
+        st.progress(*progress_bar(progress, phase))  # phase: decoding the data on first use
     if summary.active and summary.stop_requested:
         stop.button("Stopping…", disabled=True, key="train_stopping", width="stretch")
     elif summary.active:
