@@ -136,15 +136,15 @@ def _layer_widgets(layer_type: str) -> dict[str, Any]:
 
 
 def _input_widgets(layer_type: str) -> tuple[int, ...]:
-    batched = st.toggle("batched input", key="os_batched",
+    batched = st.toggle("batched", key="os_batched",
                         help="(N, C, H, W) with a batch dimension, or a single (C, H, W).")  # fmt: skip
     if layer_type == "Linear":
         n = st.number_input("N (batch)", 1, 4096, key="os_n") if batched else None
         f = st.number_input("F (features)", 1, 10**7, key="os_f")
         return (int(n), int(f)) if n else (int(f),)
     a, b = st.columns(2)
-    n = a.number_input("N (batch)", 1, 4096, key="os_n", disabled=not batched)
-    c = b.number_input("C (channels)", 1, 4096, key="os_c")
+    n = a.number_input("N", 1, 4096, key="os_n", disabled=not batched, help="Batch size.")
+    c = b.number_input("C", 1, 4096, key="os_c", help="Channels.")
     h, w = _pair_inputs("input", "os_", 1, "Height and width of the input.")
     return (int(n), int(c), h, w) if batched else (int(c), h, w)
 

@@ -33,6 +33,7 @@ from cnnlab.run_form import (
 
 ensure_app_navigation()
 
+SIDE_BY_SIDE_CHARS = 12  # the longest label half the sidebar holds beside its help icon
 LIVE_INTERVAL_S = 1.0  # fragment rerun interval while a run is active (points show within 2 s)
 
 
@@ -61,6 +62,14 @@ def _field(where: Any, field: FormField, disabled: bool) -> None:
     else:
         where.text_input(field.label, max_chars=field.max_chars,
                          placeholder=field.placeholder, **common)  # fmt: skip
+
+
+def _places(row: tuple[FormField, ...]) -> list[Any]:
+    """Two fields side by side only when both labels fit half the sidebar on one line;
+    there "Mixed precision" wrapped and "torch.compile" broke as "torch.compil / e"."""
+    if len(row) == 2 and all(len(field.label) <= SIDE_BY_SIDE_CHARS for field in row):
+        return list(st.columns(2))
+    return [st] * len(row)
 
 
 def sidebar_form() -> RunConfig | None:
@@ -103,8 +112,7 @@ def sidebar_form() -> RunConfig | None:
                 if disabled:
                     st.caption("A custom network's layers are set in its source.")
                 for row in group.rows:
-                    places = st.columns(2) if len(row) == 2 else [st]
-                    for where, field in zip(places, row, strict=True):
+                    for where, field in zip(_places(row), row, strict=True):
                         _field(where, field, disabled)
         submitted = st.form_submit_button(
             "Start training", type="primary", icon=":material/play_arrow:", width="stretch"

@@ -27,8 +27,8 @@ def test_output_size_page_renders_formula_and_torch_badge(page, app_url: str) ->
     assert r"\frac{5 + 2\cdot 0 - 3}{1}" in formulas  # seed 001: ⌊(5 + 2·0 − 3)/1⌋ + 1 = 3
     assert "= 3" in formulas
     page.get_by_text("checked against torch: (1, 1, 3, 3)").first.wait_for()
-    # the sliding-window chart with its animation controls, and the written-out sum
+    # the sliding-window chart with its one stepper, and the written-out sum
     page.locator(".js-plotly-plot").first.wait_for()
-    page.get_by_text("▶ Play").first.wait_for()
+    page.get_by_text("Play every cell").first.wait_for()
     page.get_by_text("1·1 + 2·2 + 0·1 + 0·0 + 1·1 + 2·0 + 1·2 + 2·1 + 1·0 = 10").first.wait_for()
     assert page.locator('[data-testid="stException"]').count() == 0
