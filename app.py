@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnlab.device import describe_device
+from cnnlab import warmup
 from cnnlab.seed_examples import SEED_GUIDE
 
 st.set_page_config(page_title="CNN Lab", page_icon="🧪", layout="wide")
+warmup.start()  # torch, plotly, pandas: imported once per server, while the home page shows
 
 PAGES = [
     (
@@ -35,6 +36,9 @@ PAGES = [
 
 @st.cache_data(show_spinner=False)
 def _device_summary() -> tuple[str, str]:
+    warmup.torch_ready.wait(120)  # the title shows first; torch is imported by the warm-up
+    from cnnlab.device import describe_device
+
     info = describe_device()
     return info.kind, info.summary
 
@@ -77,4 +81,6 @@ navigation = st.navigation(
     [st.Page(home, title="Home", icon="🏠", default=True)]
     + [st.Page(path, title=title, icon=icon) for path, title, icon, _ in PAGES]
 )
+if navigation.title != "Home":
+    warmup.wait()  # a page imports after the warm-up, never beside it
 navigation.run()
