@@ -143,7 +143,7 @@ PAGES: dict[str, tuple[str, bool, Callable[[Any], None]]] = {
     "Output size": ("output_size", True, _type_number("kernel H", [5, 3])),
     "Network": ("network", True, _pick_option("Preset", ["Sequential CIFAR-10", "LeNet-5"])),
     "Feature maps": ("feature_maps", True, _click_pill(["ship", "cat"])),
-    "Train": ("train", False, _type_number("Epochs", [3, 2])),
+    "Train": ("train", False, _pick_option("Dataset", ["MNIST", "CIFAR-10"])),  # not the form
     "Runs": ("runs", False, _type_number("placeholder", [])),  # replaced in run()
 }
 
