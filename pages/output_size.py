@@ -195,6 +195,17 @@ def _result(layer_type: str, params: dict[str, Any], shape: tuple[int, ...]) -> 
     return layer
 
 
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _modes_figure(grid: tuple[tuple[float, ...], ...], pad: int) -> Any:
+    """Built once per grid and padding: changing the layer above reruns the page, not this."""
+    return padding_modes_figure(pad_every_mode(grid, pad))
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _image_modes_figure(index: int, pad: int) -> Any:
+    return padding_modes_image_figure(pad_image_every_mode(load_sample().images[index], pad), pad)
+
+
 def _padding_modes() -> None:
     st.subheader("Padding modes")
     st.caption("What goes into the padding cells. `nn.Conv2d(..., padding_mode=...)` pads this "
@@ -202,7 +213,7 @@ def _padding_modes() -> None:
     grid = st.session_state.os_grid
     size = (len(grid), len(grid[0]))
     pad = st.slider("padding", 1, 6, key="os_pm_pad", help="Rings of padding on every side.")
-    st.plotly_chart(padding_modes_figure(pad_every_mode(grid, pad)))
+    st.plotly_chart(_modes_figure(tuple(map(tuple, grid)), pad))
     limits = padding_limits(size)
     st.table(pd.DataFrame({"mode": list(limits), f"on this {size[0]}x{size[1]} grid":
                            list(limits.values())}).set_index("mode"))  # fmt: skip
@@ -215,9 +226,8 @@ def _padding_modes() -> None:
                              help="One test image per class from the bundled sample.")  # fmt: skip
         img_pad = st.slider("image padding (pixels)", 1, 40, key="os_pm_img_pad",
                             help="Reflect needs < 32 on a 32x32 image, circular ≤ 32.")  # fmt: skip
-    images = pad_image_every_mode(sample.images[index], img_pad)  # mode -> [3, H', W']
     with right:
-        st.plotly_chart(padding_modes_image_figure(images, img_pad))
+        st.plotly_chart(_image_modes_figure(index, img_pad))
     with st.expander("In PyTorch (seed 004's example, corrected)"):
         st.code(SEED_004_CODE, language="python")
 
