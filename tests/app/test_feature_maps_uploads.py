@@ -29,10 +29,10 @@ def test_big_uploads_are_kept_small_and_bounded(runs_dir: Path) -> None:
     at = AppTest.from_file(PAGE, default_timeout=120)
     at.run()
     at.segmented_control(key="fm_source").set_value("Upload an image").run()
-    before = streamlit_cache_bytes()
+    before, cached_before = streamlit_cache_bytes(), gallery.upload_cache_bytes()
     count = 5
     for seed in range(count):  # 3000x2000 each: 18 MB of pixels decoded
-        at.file_uploader(key="fm_upload").upload(f"big{seed}.png", big_png(seed), "image/png")
+        at.file_uploader(key="fm_upload").upload(f"big{seed}.png", big_png(100 + seed), "image/png")
         at.run()
         assert not at.exception, at.exception
         assert not at.error, [e.value for e in at.error]
@@ -40,10 +40,8 @@ def test_big_uploads_are_kept_small_and_bounded(runs_dir: Path) -> None:
         assert f"big{seed}.png · 3000×2000" in captions
     # Streamlit's own caches did not take the uploads (they used to hold each full image)
     assert streamlit_cache_bytes() - before < 8 * 2**20
-    # the cnnlab cache holds one small copy per upload, within its byte bound
-    assert (
-        0
-        < gallery.upload_cache_bytes()
-        <= min(gallery.UPLOAD_CACHE_BYTES, count * gallery.WORK_SIDE * gallery.WORK_SIDE * 3 * 2)
-    )
+    # the cnnlab cache holds one small copy per upload (3:2 at 256 px high), within its bound
+    grown = gallery.upload_cache_bytes() - cached_before
+    assert 0 < grown <= count * 384 * 256 * 3
+    assert gallery.upload_cache_bytes() <= gallery.UPLOAD_CACHE_BYTES
     assert large_live_images() == 0  # no full-size image outlives its decoding
