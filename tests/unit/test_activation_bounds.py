@@ -128,3 +128,16 @@ def test_training_batch_over_the_limit_names_a_batch_size_that_fits() -> None:
     fitting = int(str(caught.value).rsplit("batch size of at most ", 1)[1].split()[0])
     assert 1 < fitting < 4096
     config.replace(batch_size=fitting).validate()
+
+
+def test_trainer_cli_refuses_before_loading_anything(runs_dir: Path) -> None:
+    """The trainer validates the same way: one line, exit 2, no run recorded."""
+    done = subprocess.run(
+        [sys.executable, "-m", "cnnlab.train", "--model", "custom", "--custom-source",
+         TRANSPOSED, "--runs-dir", str(runs_dir), "--quiet"],
+        capture_output=True, text=True, cwd=REPO, timeout=300,
+        env={"PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stderr.count("\n") == 1 and "256 MiB" in done.stderr
+    assert not (runs_dir / "runs.sqlite").exists()
