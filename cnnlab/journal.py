@@ -58,6 +58,12 @@ class Journal:
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
+    """The store file's (device, inode); None when it is gone.
+
+    Only ``stat``: opening and closing the file here would drop SQLite's POSIX locks on it
+    (they belong to the process, not the descriptor). Garbage written in place keeps the
+    inode; SQLite reports it when it next reads the file, and the writer stops using it.
+    """
     try:
         stat = os.stat(path)
     except OSError:
@@ -164,7 +170,8 @@ class JournaledWriter(MetricWriter):
             return False
         if self.lost is None:
             self.log(
-                f"the run store {self.store.path} was deleted or replaced while training; "
+                f"the run store {self.store.path} was deleted, replaced or overwritten while "
+                "training; "
                 f"metrics are kept in {self.journal.path} and the run is re-imported"
             )
             self.lost = "the run store was deleted or replaced"

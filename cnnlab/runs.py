@@ -24,6 +24,7 @@ from torch import nn
 
 from cnnlab.checkpoints import (
     MAX_CHECKPOINT_BYTES,
+    MODEL_FILE,
     check_input_shape,
     resume_payload,
 )
@@ -267,6 +268,12 @@ def saved_checkpoint(run_id: str, runs_dir: str | os.PathLike[str] | None = None
         if path.is_file():
             return path
     return None
+
+
+def model_file(run_id: str, runs_dir: str | os.PathLike[str] | None = None) -> Path | None:
+    """The run's ``model.pt`` (best weights as a plain state dict), None until saved."""
+    path = RunStore(runs_dir).run_dir(run_id) / MODEL_FILE
+    return path if path.is_file() else None
 
 
 def load_trained_model(

@@ -123,6 +123,9 @@ class RunStore:
         with translated(self.path):  # pages show one RunError per case, not a traceback
             self.root.mkdir(parents=True, exist_ok=True)
             fresh = not self.path.exists()
+            if fresh:  # a WAL left by a deleted store would be replayed into the new one
+                for suffix in ("-wal", "-shm"):
+                    self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
             with self.connect() as conn:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.executescript(_SCHEMA)

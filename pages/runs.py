@@ -161,10 +161,24 @@ def manage(run: Any) -> None:
             icon=":material/download:",
             on_click="ignore",
             key="runs_download_ckpt",
-            help="Load with torch.load(path, weights_only=True).",
+            help="The full checkpoint (config, weights under 'model', optimizer): "
+            "torch.load(path, weights_only=True)['model'] is the state dict.",
         )
     else:
         columns[2].caption("no checkpoint yet")
+    weights = runs.model_file(run.id)
+    if weights is not None:
+        st.download_button(
+            "model.pt (best weights, plain state dict)", data=weights.read_bytes,
+            file_name=f"{run.id}-model.pt", mime="application/octet-stream",
+            icon=":material/download:", on_click="ignore", key="runs_download_model",
+        )  # fmt: skip
+        st.caption("Load it into the same network (the Network page exports its code):")
+        st.code(
+            "net = Net()  # the exported nn.Module of this run's network\n"
+            "net.load_state_dict(torch.load('model.pt'))",
+            language="python",
+        )
     columns[3].download_button(
         "metrics.csv",
         data=lambda: charts.metrics_csv(runs.metrics(run.id)),
