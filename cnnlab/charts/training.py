@@ -411,8 +411,19 @@ def runs_overlay(runs: Sequence[RunCurves], keys: Sequence[str]) -> go.Figure:
                 row=row,
                 col=1,
             )
-            if key.endswith("/acc"):
-                figure.update_yaxes(tickformat=".0%", rangemode="tozero", row=row, col=1)
+    for row, key in enumerate(keys, start=1):
+        accuracy = key.endswith("/acc")
+        if accuracy:  # 0–100 % always, as on the Train page
+            figure.update_yaxes(tickformat=".0%", range=[0, 1.04], row=row, col=1)
+        drawn = any(math.isfinite(v) for run in runs for v in run.series.get(key, ((), ()))[1])
+        if not drawn:  # plotly's empty axes read -1…4 (-100 %…400 %)
+            figure.update_yaxes(range=[0, 1.04 if accuracy else 1], row=row, col=1)
+            figure.update_xaxes(range=[0, 1], row=row, col=1)
+            suffix = "" if row == 1 else str(row)
+            figure.add_annotation(
+                text="no points yet", showarrow=False, xref=f"x{suffix} domain",
+                yref=f"y{suffix} domain", x=0.5, y=0.5, font={"color": "gray", "size": 14},
+            )  # fmt: skip
     figure.update_xaxes(title_text="epoch", row=len(keys), col=1)
     figure.update_layout(
         height=60 + 260 * len(keys),

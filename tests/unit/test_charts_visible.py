@@ -103,3 +103,15 @@ def test_run_table_columns_have_one_type_and_no_none() -> None:
         assert pa.types.is_floating(table.column(name).type), name
     assert None not in [v for row in rows for v in row.values()]
     assert rows[2]["device"] == rows[2]["optimizer"] == "—"
+
+
+def test_overlay_panels_without_points_have_fixed_ranges_and_say_so() -> None:
+    from cnnlab.charts.training import RunCurves, runs_overlay
+
+    run = RunCurves("a · 1", {"train/loss": ([0.1, 0.2], [2.0, 1.5])})  # no test accuracy yet
+    figure = runs_overlay([run], ["test/acc", "train/loss"])
+    assert list(figure.layout.yaxis.range) == [0, pytest.approx(1.04)]
+    assert figure.layout.yaxis.tickformat == ".0%"
+    notes = [a for a in figure.layout.annotations if a.text == "no points yet"]
+    assert [(a.xref, a.yref) for a in notes] == [("x domain", "y domain")]
+    assert figure.layout.yaxis2.range is None  # the loss panel keeps its autorange
