@@ -85,9 +85,14 @@ class JournaledWriter(MetricWriter):
         self.identity = _identity(store.path)
         self.lost: str | None = None  # why the store cannot be written, while it cannot
 
-    def start(self, **fields: Any) -> None:
-        """The run (re)starts: its columns, and a stop request from before is forgotten."""
-        fields = {**fields, "stop_requested": 0}
+    def start(self, previous_status: str, **fields: Any) -> None:
+        """The run (re)starts: its columns; a stop request from an earlier life is forgotten.
+
+        A queued run was just (re)started by cnnlab.runs, which cleared the flag already: a
+        flag set since then is a Stop pressed while the trainer was starting, and stays.
+        """
+        if previous_status != "queued":
+            fields = {**fields, "stop_requested": 0}
         self.journal.write({"t": "run", "fields": fields})
         self.store.update(self.run_id, **fields)
 

@@ -129,6 +129,9 @@ FORM_GROUPS = (
                  "kernels: faster steps after a warm-up; auto compiles on CUDA only.")),
         (_number("seed", "Seed", "Fixes the initial weights and batch order, so a run can be "
                  "repeated.", 1),),
+        (_number("checkpoint_minutes", "Checkpoint every (min)", "Also saves last.pt this "
+                 "often inside an epoch, so a crash or kill loses at most these minutes; "
+                 "0 = at epoch ends only.", 1.0, "%.1f"),),
         (FormField("name", "Run name", "text", "A label to find the run on the Runs page "
                    "(optional).", placeholder="e.g. lenet5 lr 0.01", max_chars=200),),
     )),

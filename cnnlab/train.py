@@ -143,6 +143,7 @@ class Trainer:
         row = self.store.get(self.run_id)
         clean_stale_tmp(self.run_dir)  # left by a trainer killed during a save
         self.writer.start(
+            row["status"],
             status="running",
             pid=os.getpid(),
             pid_start=process_start_token(os.getpid()),
