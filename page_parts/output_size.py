@@ -3,8 +3,9 @@ seed 004's "how many layers to reach 4x4?".
 
 One stepper, one state: ``st.session_state.os_step`` (the "output cell" slider) is the
 only position. The figure is drawn for that position and carries no animation frames
-of its own, so its highlighted window and the equation under it cannot disagree. Play
-advances the same ``os_step`` from a fragment that reruns on a timer while playing.
+of its own, so its highlighted window, its title and the equation under it name the same
+cell. Play advances the same ``os_step`` from a fragment that reruns on a timer; while it
+plays, the equation is shown only in the figure's title (one element, drawn at once).
 """
 
 from __future__ import annotations
@@ -61,7 +62,12 @@ def _stepper(result: SlideResult) -> None:
     out_w = len(result.output[0])
     st.plotly_chart(sliding_window_figure(result, step), key="os_window_chart")
     window = result.windows[step]
-    st.markdown(f"**out[{step // out_w}, {step % out_w}]** = `{window.text}`")
+    if playing:
+        # The figure's title carries the equation: one element, so while cells change every
+        # tick the outline and the sum never show two cells (two elements render apart).
+        st.caption("Playing: each cell's sum is in the figure's title. Pause to read it here.")
+    else:
+        st.markdown(f"**out[{step // out_w}, {step % out_w}]** = `{window.text}`")
     if window.partial:
         st.caption(f"This is the partial window ceil_mode keeps: {len(window.missing)} of its "
                    "cells (dotted) lie past the padded grid and are not counted.")  # fmt: skip
@@ -103,7 +109,7 @@ def sliding_window(layer_type: str, layer: Any) -> None:
     if len(result.windows) > 1:  # outside the fragment: Play/Pause starts/stops its timer
         st.button("Pause" if playing else "Play every cell", on_click=_toggle_play,
                   icon=":material/pause:" if playing else ":material/play_arrow:",
-                  key="os_play", help="Step through the output cells, one a second.")  # fmt: skip
+                  key="os_play", help="Step through the output cells, about one a second.")  # fmt: skip
     st.fragment(run_every=PLAY_INTERVAL_S if playing else None)(_stepper)(result)
     for dropped in result.dropped:
         st.warning(dropped.text, icon="✂️")
