@@ -9,6 +9,7 @@ torch and no data, so it costs a few megabytes.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -35,23 +36,29 @@ def ending_message(returncode: int) -> str:
     )
 
 
-def record_death(runs_dir: str, run_id: str, returncode: int) -> bool:
-    """Mark ``run_id`` failed if it is still queued/running; whether it was."""
+def record_death(runs_dir: str, run_id: str, returncode: int, pids: tuple[int, ...]) -> bool:
+    """Mark ``run_id`` failed if it is still queued/running under one of ``pids``; whether it was.
+
+    ``pids`` are this supervisor's and its trainer's: the row names one of them while this
+    launch owns the run. A reader may have reaped the dead trainer first and the run been
+    resumed under a new launch since; that launch's row must not be marked failed.
+    """
     try:
         store = RunStore(runs_dir)
         row = store.get(run_id)
         if row["status"] not in ACTIVE:
             return False
         with store.connect() as conn, conn:
-            conn.execute(
+            updated = conn.execute(
                 "UPDATE runs SET status = 'failed', error = ?, ended_at = ? "
-                "WHERE id = ? AND status IN ('queued', 'running')",
-                (ending_message(returncode), time.time(), run_id),
-            )
+                "WHERE id = ? AND status IN ('queued', 'running') "
+                f"AND pid IN ({', '.join('?' * len(pids))})",
+                (ending_message(returncode), time.time(), run_id, *pids),
+            ).rowcount
         clean_stale_tmp(store.run_dir(run_id))
     except CNNLabError:
         return False  # the store is gone or damaged: the readers' reaping still applies
-    return True
+    return updated > 0
 
 
 def main(argv: list[str]) -> int:
@@ -65,7 +72,7 @@ def main(argv: list[str]) -> int:
         signal.signal(signum, lambda number, _frame: child.send_signal(number))
     returncode = child.wait()
     if returncode != 0:
-        record_death(runs_dir, run_id, returncode)
+        record_death(runs_dir, run_id, returncode, (os.getpid(), child.pid))
     return 0 if returncode == 0 else 1
 
 
