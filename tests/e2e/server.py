@@ -52,14 +52,17 @@ def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90.0) ->
 
 
 @contextmanager
-def serve_app(runs_dir: Path) -> Iterator[AppServer]:
-    """Serve app.py on a free loopback port with its run store in runs_dir."""
+def serve(script: str | Path, env: dict[str, str] | None = None, log: Path | None = None
+          ) -> Iterator[AppServer]:  # fmt: skip
+    """Serve a Streamlit script on a free loopback port, run from the repo (its config)."""
     port = _free_port()
-    env = {**os.environ, "CNNLAB_RUNS_DIR": str(runs_dir)}
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port)]
     command += ["--server.address", "127.0.0.1", "--server.headless", "true"]
-    with open(runs_dir / "streamlit.log", "w") as log:
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    with open(log or os.devnull, "w") as out:
+        process = subprocess.Popen(
+            command, cwd=REPO, env={**os.environ, **(env or {})}, stdout=out,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_healthy(url, process)
@@ -70,3 +73,10 @@ def serve_app(runs_dir: Path) -> Iterator[AppServer]:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+@contextmanager
+def serve_app(runs_dir: Path) -> Iterator[AppServer]:
+    """Serve app.py with its run store in runs_dir (the server's log in runs_dir/streamlit.log)."""
+    with serve("app.py", {"CNNLAB_RUNS_DIR": str(runs_dir)}, runs_dir / "streamlit.log") as app:
+        yield app
