@@ -41,10 +41,15 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def page(browser, app_url: str):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+def open_page(browser, width: int, height: int, timeout_ms: int) -> Iterator:
+    """A page in a fresh browser context of the given window size, closed afterwards."""
+    context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(timeout_ms)
     yield page
     context.close()
+
+
+@pytest.fixture
+def page(browser, app_url: str):
+    yield from open_page(browser, 1400, 1000, 30_000)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.conftest import open_page
+
 pytestmark = pytest.mark.e2e
 
 # Labels cut with an ellipsis (overflowing their box) or with a word wider than the box,
@@ -30,11 +32,7 @@ LEDGER_HEADERS = """() => [...document.querySelector('[data-testid="stDataFrame"
 
 @pytest.fixture
 def small_page(browser, app_url: str):
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(90_000)
-    yield page
-    context.close()
+    yield from open_page(browser, 1280, 800, 90_000)
 
 
 def test_train_form_labels_fit_on_one_line(small_page, app_url: str) -> None:
