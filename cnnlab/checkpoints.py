@@ -25,6 +25,7 @@ from typing import Any
 
 import torch
 
+from cnnlab.atomic import atomic_torch_save
 from cnnlab.errors import CheckpointError
 
 CHECKPOINT_FORMAT = "cnnlab-checkpoint-v1"
@@ -33,7 +34,7 @@ MODEL_FILE = "model.pt"  # plain state_dict of the best (else last) weights
 MAX_CHECKPOINT_BYTES = 2**30  # uncompressed; no CNN Lab network comes near it
 MAX_FOLDER_SIDE = 512  # largest image side a folder dataset's checkpoint may claim
 MAX_FOLDER_CLASSES = 1000
-_TMP = re.compile(r"^\..+\.(\d+)\.tmp$")  # .last.pt.<pid>.tmp, written by save_checkpoint
+_TMP = re.compile(r"^\..+\.(\d+)(?:-[0-9a-f]+)?\.tmp$")  # .last.pt.<pid>[-<hex>].tmp (atomic.py)
 
 
 def disk_full_message(path: Path) -> str:
@@ -50,13 +51,8 @@ def save_checkpoint(path: Path, payload: Any) -> None:
     A full disk is a CheckpointError saying so; the temporary file never stays behind.
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "wb") as handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        atomic_torch_save(path, payload)
     except OSError as error:
         if error.errno in (errno.ENOSPC, errno.EDQUOT):
             raise CheckpointError(disk_full_message(path)) from None
@@ -65,8 +61,6 @@ def save_checkpoint(path: Path, payload: Any) -> None:
         if "No space left" in str(error) or "file write failed" in str(error):
             raise CheckpointError(disk_full_message(path)) from None
         raise
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def save_model_state(run_dir: Path, state_dict: dict[str, torch.Tensor]) -> None:

@@ -38,7 +38,6 @@ import struct
 import tarfile
 import tempfile
 import time
-import uuid
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +46,7 @@ from typing import NamedTuple
 
 import torch
 
+from cnnlab.atomic import atomic_torch_save
 from cnnlab.errors import ConfigError, DatasetUnavailable
 
 CIFAR10_CLASSES = (
@@ -682,20 +682,12 @@ def _write_cache(path: Path, data: TensorSplit, fingerprint: str, extra: dict[st
         "labels": data.labels,
         **extra,
     }
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale_temps(path)
-        with open(tmp, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        atomic_torch_save(path, payload, unique=True)  # sessions share one server process
     except OSError as error:
         warnings.warn(f"Could not write the dataset cache {path}: {error}", stacklevel=3)
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
 
 
 def _remove_stale_temps(path: Path, older_than_s: float = 3600) -> None:
